@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The shared staged SER recipe. Each egs/<corpus>/run.sh sets corpus defaults and calls this.
+# Logic lives in the `sertk` CLI; this script only sequences stages and skips finished work.
+set -euo pipefail
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
+
+stage=1              # first stage to run
+stop_stage=7         # last stage to run
+folds=""             # subset of folds to run, e.g. "1 3" (default: all)
+ngpu=0               # 0: CPU; 1: one GPU; >1: DDP per fold
+nj=2                 # extraction shards
+max_parallel_folds=2 # folds trained at once
+fold_mode=speaker    # speaker | session | predefined
+num_folds=5
+n_valid_spk=2        # session mode
+split_file=""        # predefined mode: utt2split
+fold_seed=0
+extract_config=conf/extract.yaml
+extract_args=""      # key=value overrides of the extraction config
+train_config=conf/train.yaml
+train_args=""        # key=value overrides, e.g. "optim_conf.lr=1e-4 seed=2"
+tag=""               # experiment name (default: train and extract config names)
+pack_fold=""         # fold whose model stage 7 packs (default: first fold run)
+skip_audio_check=false
+datadir=data
+dumpdir=dump
+expdir=exp
+
+help_message="Usage: $0 [options]
+Stages: 1 data prep + validation, 2 folds + leakage check, 3 feature extraction (once),
+        4 train per fold, 5 infer per fold, 6 score + aggregate (RESULTS.md), 7 pack.
+Options (defaults in brackets):
+  --stage N --stop_stage N  stages to run [${stage}..${stop_stage}]
+  --folds \"1 3\"             folds to run [all]
+  --ngpu N                  GPUs per fold; >1 uses DDP [${ngpu}]
+  --nj N                    extraction shards [${nj}]
+  --fold_mode M             speaker|session|predefined [${fold_mode}]
+  --num_folds N             folds in speaker mode [${num_folds}]
+  --extract_config F        [${extract_config}]   --extract_args \"k=v ...\"
+  --train_config F          [${train_config}]     --train_args \"k=v ...\"
+  --tag NAME                experiment name
+"
+. ./path.sh
+. ./cmd.sh
+. utils/parse_options.sh
+
+feat_tag=$(basename "${extract_config}" .yaml); feat_tag=${feat_tag#extract_}
+feat_dir=${dumpdir}/${feat_tag}
+[ -n "${tag}" ] || tag=$(basename "${train_config}" .yaml)_${feat_tag}
+exp=${expdir}/${tag}
+all_folds() {
+  if [ -n "${folds}" ]; then echo "${folds}"; else seq 1 "$(cat ${datadir}/folds/num_folds)" | xargs; fi
+}
+
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+  if [ -f ${datadir}/all/.validated ]; then
+    log "Stage 1: ${datadir}/all already prepared and validated"
+  else
+    log "Stage 1: data preparation (local/data.sh) and validation"
+    local/data.sh ${datadir}
+    audio_opt=--write-utt2dur; ${skip_audio_check} && audio_opt=--no-audio
+    sertk data validate ${audio_opt} ${datadir}/all
+    touch ${datadir}/all/.validated
+  fi
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+  fold_args="--mode ${fold_mode} --num-folds ${num_folds} --n-valid-spk ${n_valid_spk} --seed ${fold_seed}"
+  [ -n "${split_file}" ] && fold_args+=" --split-file ${split_file}"
+  if [ -f ${datadir}/folds/summary.txt ] && [ "$(cat ${datadir}/folds/args 2>/dev/null)" = "${fold_args}" ]; then
+    log "Stage 2: folds exist (${datadir}/folds/summary.txt)"
+  else
+    [ -d ${datadir}/folds ] && { log "Stage 2: fold options changed: remove ${datadir}/folds first"; exit 1; }
+    log "Stage 2: speaker-disjoint folds: ${fold_args}"
+    sertk data folds ${fold_args} ${datadir}/all ${datadir}/folds
+    echo "${fold_args}" > ${datadir}/folds/args
+  fi
+fi
+
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+  if [ -f ${feat_dir}/feats.scp ]; then
+    log "Stage 3: features exist (${feat_dir}/feats.scp)"
+  else
+    log "Stage 3: extract ${feat_tag} once for all utterances (${nj} shards) -> ${feat_dir}"
+    threads=$(( $(nproc) / nj )); [ ${threads} -ge 1 ] || threads=1
+    ${extract_cmd} --num_threads ${threads} --gpu ${ngpu} JOB=1:${nj} ${feat_dir}/log/extract.JOB.log \
+      sertk extract --config ${extract_config} --nj ${nj} --job JOB --num-threads ${threads} \
+      ${datadir}/all ${feat_dir} ${extract_args}
+    sertk extract --config ${extract_config} --nj ${nj} ${datadir}/all ${feat_dir} ${extract_args}
+  fi
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+  log "Stage 4: train folds $(all_folds) -> ${exp}"
+  threads=$(( $(nproc) / max_parallel_folds )); [ ${threads} -ge 1 ] || threads=1
+  pids=()
+  for f in $(all_folds); do
+    if [ -f ${exp}/fold${f}/train.done ]; then log "  fold${f}: already trained"; continue; fi
+    OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/train.log \
+      sertk train --config ${train_config} --ngpu ${ngpu} \
+        --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
+        --feat-dir ${feat_dir} --exp-dir ${exp}/fold${f} ${train_args} &
+    pids+=($!)
+    if [ ${#pids[@]} -ge ${max_parallel_folds} ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+fi
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+  log "Stage 5: infer on each fold's test split"
+  for f in $(all_folds); do
+    out=${exp}/fold${f}/decode_test
+    [ -f ${out}/utt2emo_hyp ] && continue
+    sertk infer --model ${exp}/fold${f}/best.pt --feat-dir ${feat_dir} --out ${out} ${datadir}/folds/fold${f}/test
+  done
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+  log "Stage 6: score each fold and aggregate -> ${exp}/RESULTS.md"
+  score_dirs=()
+  for f in $(all_folds); do
+    sertk score --ref ${datadir}/folds/fold${f}/test/utt2emo --hyp ${exp}/fold${f}/decode_test/utt2emo_hyp \
+      --emotions ${datadir}/emotions.txt --out ${exp}/fold${f}/score_test
+    score_dirs+=(${exp}/fold${f}/score_test)
+  done
+  sertk aggregate --out ${exp}/RESULTS.md --title "${tag}" --config "${train_config} ${extract_config}" \
+    --command "./run.sh --train_config ${train_config} --extract_config ${extract_config} ${extract_args:+--extract_args \"${extract_args}\"} ${train_args:+--train_args \"${train_args}\"}" \
+    "${score_dirs[@]}"
+fi
+
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+  [ -n "${pack_fold}" ] || pack_fold=$(all_folds | awk '{print $1}')
+  out=${exp}/packed/${tag}_fold${pack_fold}.tar.gz
+  log "Stage 7: pack fold${pack_fold} -> ${out}"
+  sertk pack --exp-dir ${exp}/fold${pack_fold} --extract-config ${feat_dir}/extract.yaml \
+    --results ${exp}/RESULTS.md --out ${out}
+fi
+log "Done (stages ${stage}-${stop_stage})"

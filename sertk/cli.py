@@ -1,0 +1,200 @@
+"""sertk command line: data -> extract -> train -> infer -> score -> aggregate -> pack."""
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from sertk.config import yaml_load
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Speech emotion recognition toolkit (ESPnet-style recipes in egs/)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def _fail(e: Exception):
+    raise click.ClickException(str(e)) from e
+
+
+# ----------------------------------------------------------------------------- data
+@main.group()
+def data():
+    """Data directory tools."""
+
+
+@data.command("validate")
+@click.argument("data_dir")
+@click.option("--no-audio", is_flag=True, help="Skip reading the audio headers.")
+@click.option("--write-utt2dur", is_flag=True, help="Also write utt2dur (durations in seconds).")
+def data_validate(data_dir, no_audio, write_utt2dur):
+    """Check a Kaldi-style data dir: keys, labels, speakers, genders, audio."""
+    from sertk.data.validate import validate_datadir
+    try:
+        d = validate_datadir(data_dir, check_audio=not no_audio, write_utt2dur=write_utt2dur)
+    except ValueError as e:
+        _fail(e)
+    click.echo(f"{data_dir}: OK ({len(d.utts)} utterances, {len(d.speakers())} speakers, "
+               f"files: {' '.join(sorted(d.tables))})")
+
+
+@data.command("folds")
+@click.argument("data_dir")
+@click.argument("out_dir")
+@click.option("--mode", type=click.Choice(["speaker", "session", "predefined"]), default="speaker")
+@click.option("--num-folds", default=5, show_default=True)
+@click.option("--n-valid-spk", default=2, show_default=True, help="session mode: held-out valid speakers")
+@click.option("--split-file", default=None, help="predefined mode: utt2split (train/valid/test)")
+@click.option("--seed", default=0, show_default=True)
+def data_folds(data_dir, out_dir, mode, num_folds, n_valid_spk, split_file, seed):
+    """Write speaker-disjoint folds OUT_DIR/fold{i}/{train,valid,test} with a leakage check."""
+    from sertk.data.folds import make_folds
+    try:
+        make_folds(data_dir, out_dir, mode, num_folds, seed, n_valid_spk, split_file)
+    except ValueError as e:
+        _fail(e)
+    click.echo((Path(out_dir) / "summary.txt").read_text())
+
+
+@data.command("leakage")
+@click.argument("dirs", nargs=-1, required=True)
+@click.option("--by", type=click.Choice(["speaker", "session"]), default="speaker")
+def data_leakage(dirs, by):
+    """Refuse speakers (or sessions) shared between train/valid/test dirs (in that order)."""
+    from sertk.data.datadir import DataDir
+    from sertk.data.folds import SPLITS, check_leakage
+    try:
+        check_leakage({s: DataDir(d) for s, d in zip(SPLITS, dirs)}, by)
+    except ValueError as e:
+        _fail(e)
+    click.echo("no leakage")
+
+
+# ----------------------------------------------------------------------------- features
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config", required=True, help="Extraction YAML (upstream, upstream_conf, dtype...).")
+@click.argument("data_dir")
+@click.argument("out_dir")
+@click.option("--nj", default=1, show_default=True, help="Number of shards.")
+@click.option("--job", default=None, type=int, help="Run only this shard (1-based); merge when all are done.")
+@click.option("--num-threads", default=None, type=int, help="Torch threads (default: cores / nj).")
+@click.argument("overrides", nargs=-1)
+def extract(config, data_dir, out_dir, nj, job, num_threads, overrides):
+    """Run an upstream once over DATA_DIR and store ark/scp features in OUT_DIR.
+
+    OVERRIDES are key=value, e.g. upstream_conf.name_or_path=/models/whisper-base."""
+    from sertk.features.config import load_extract_config
+    from sertk.features.extract import extract as run
+    try:
+        conf = load_extract_config(config, overrides)
+        complete = run(data_dir, out_dir, conf, nj=nj, job=job, num_threads=num_threads)
+    except (ValueError, RuntimeError, OSError) as e:
+        _fail(e)
+    click.echo(f"{out_dir}: {'complete' if complete else 'shard done; other shards pending'}")
+
+
+# ----------------------------------------------------------------------------- train
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config", default=None, help="Training YAML.")
+@click.option("--train-dir", required=True)
+@click.option("--valid-dir", required=True)
+@click.option("--feat-dir", required=True, help="Output dir of `sertk extract`.")
+@click.option("--exp-dir", required=True)
+@click.option("--ngpu", default=0, show_default=True,
+              help="0: CPU; 1: one GPU; N>1: DDP over N processes via torchrun (gloo on CPU).")
+@click.argument("overrides", nargs=-1)
+def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
+    """Train one fold. OVERRIDES are key=value (e.g. optim_conf.lr=1e-4 seed=3)."""
+    if ngpu > 1 and "RANK" not in os.environ:
+        # Re-launch ourselves under torchrun: one process per device.
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={ngpu}", "-m", "sertk.cli"] + sys.argv[1:]
+        os.execv(sys.executable, cmd)
+    from sertk.train.config import load_config
+    from sertk.train.trainer import train as run
+    try:
+        conf = load_config(config, overrides)
+        result = run(conf, train_dir, valid_dir, feat_dir, exp_dir, ngpu=ngpu)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        _fail(e)
+    click.echo(f"best epoch {result['best_epoch']}: valid {result['select_metric']} {result['best_valid']:.4f}")
+
+
+# ----------------------------------------------------------------------------- infer
+@main.command()
+@click.option("--model", "model_path", required=True, help="best.pt, a packed dir, or a packed .tar.gz")
+@click.option("--out", "out_dir", required=True)
+@click.option("--feat-dir", default=None, help="Use cached features (with a data dir input).")
+@click.option("--extract-config", default=None, help="Extraction YAML for raw audio with an unpacked model.")
+@click.argument("inputs", nargs=-1, required=True)
+def infer(model_path, out_dir, feat_dir, extract_config, inputs):
+    """Predict emotions for INPUTS: a data dir, a wav.scp, or audio files."""
+    from sertk.infer.predict import Predictor, audio_sources
+    try:
+        conf = yaml_load(Path(extract_config).read_text()) if extract_config else None
+        pred = Predictor(model_path, conf)
+        if feat_dir:
+            from sertk.data.datadir import DataDir
+            from sertk.features.extract import FeatureReader
+            post = pred.from_features(DataDir(inputs[0]).utts, FeatureReader(feat_dir))
+        else:
+            post = pred.from_audio(audio_sources(list(inputs)))
+        pred.write(post, out_dir)
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
+        _fail(e)
+    click.echo(f"{out_dir}: {len(post)} utterances")
+
+
+# ----------------------------------------------------------------------------- score
+@main.command()
+@click.option("--ref", required=True, help="utt2emo of the test split")
+@click.option("--hyp", required=True, help="utt2emo_hyp written by `sertk infer`")
+@click.option("--emotions", required=True, help="emotions.txt inventory")
+@click.option("--out", "out_dir", required=True)
+def score(ref, hyp, emotions, out_dir):
+    """WA, UA, macro/weighted-F1, per-class recall, confusion matrix (txt + png)."""
+    from sertk.fileio import read_list
+    from sertk.score.report import score_dir
+    try:
+        m = score_dir(ref, hyp, read_list(emotions), out_dir)
+    except ValueError as e:
+        _fail(e)
+    click.echo(f"WA {100 * m['wa']:.2f}  UA {100 * m['ua']:.2f}  macro-F1 {100 * m['macro_f1']:.2f}")
+
+
+@main.command()
+@click.option("--out", "out_file", required=True, help="Markdown file (a .json twin is written too)")
+@click.option("--title", required=True)
+@click.option("--command", "command", default="")
+@click.option("--config", "config", default="")
+@click.argument("score_dirs", nargs=-1, required=True)
+def aggregate(out_file, title, command, config, score_dirs):
+    """Mean ± std over folds of the metrics in SCORE_DIRS, with per-fold rows."""
+    from sertk.score.report import aggregate as run
+    r = run(list(score_dirs), out_file, title, command, config)
+    s = r["summary"]
+    click.echo(f"{title}: WA {100 * s['wa']['mean']:.1f} ± {100 * s['wa']['std']:.1f}  "
+               f"UA {100 * s['ua']['mean']:.1f} ± {100 * s['ua']['std']:.1f}  "
+               f"macro-F1 {100 * s['macro_f1']['mean']:.1f} ± {100 * s['macro_f1']['std']:.1f}")
+
+
+# ----------------------------------------------------------------------------- pack
+@main.command("pack")
+@click.option("--exp-dir", required=True)
+@click.option("--extract-config", required=True)
+@click.option("--out", "out_file", required=True, help="archive path (.tar.gz)")
+@click.option("--results", default=None, help="RESULTS.md to include")
+def pack_cmd(exp_dir, extract_config, out_file, results):
+    """Pack a trained model into a self-contained archive for `sertk infer`."""
+    from sertk.pack import pack
+    try:
+        click.echo(pack(exp_dir, extract_config, out_file, results))
+    except FileNotFoundError as e:
+        _fail(e)
+
+
+if __name__ == "__main__":
+    main()

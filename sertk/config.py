@@ -1,0 +1,66 @@
+"""YAML configs with `key.sub=value` command-line overrides (shared by every command)."""
+import copy
+import re
+from pathlib import Path
+
+import yaml
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads `1e-3` as a float (YAML 1.1 insists on `1.0e-3`)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def yaml_load(text: str):
+    return yaml.load(text, Loader=_Loader)
+
+
+def deep_update(base: dict, new: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (new or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_update(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_override(item: str) -> dict:
+    """`optim_conf.lr=1e-4` -> {'optim_conf': {'lr': 1e-4}} (values parsed as YAML)."""
+    if "=" not in item:
+        raise ValueError(f"override {item!r} is not key=value")
+    key, value = item.split("=", 1)
+    out = cur = {}
+    parts = key.split(".")
+    for p in parts[:-1]:
+        cur[p] = {}
+        cur = cur[p]
+    cur[parts[-1]] = yaml_load(value)
+    return out
+
+
+def load_yaml(path=None, overrides=(), defaults=None, strict: bool = True) -> dict:
+    """defaults <- YAML file <- overrides. With `strict`, keys unknown to defaults are refused."""
+    conf = copy.deepcopy(defaults or {})
+    layers = []
+    if path:
+        layers.append((str(path), yaml_load(Path(path).read_text()) or {}))
+    layers += [(f"override {o!r}", parse_override(o)) for o in overrides]
+    for where, layer in layers:
+        if strict and defaults is not None:
+            unknown = set(layer) - set(defaults)
+            if unknown:
+                raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(defaults)}")
+        conf = deep_update(conf, layer)
+    return conf
+
+
+def dump_yaml(conf: dict, path) -> None:
+    from sertk.fileio import write_text
+
+    write_text(Path(path), yaml.safe_dump(conf, sort_keys=False, allow_unicode=True))

@@ -1,0 +1,107 @@
+"""Kaldi-style data directories.
+
+Required files: wav.scp, utt2spk. Optional: spk2utt (derived), utt2emo, spk2gender, text,
+utt2avd (valence arousal dominance), utt2style (acted/spontaneous), utt2session, utt2lang,
+segments (<utt> <recording> <start> <end>), utt2dur.
+"""
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from sertk.fileio import read_list, read_table, write_table
+
+UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2avd", "utt2style", "utt2session", "utt2lang",
+              "utt2dur", "segments")
+SPK_TABLES = ("spk2gender",)
+
+
+class DataDirError(ValueError):
+    """A data directory is inconsistent; the message names the file and the key."""
+
+
+class DataDir:
+    def __init__(self, path):
+        self.path = Path(path)
+        if not (self.path / "wav.scp").exists():
+            raise DataDirError(f"{self.path}: no wav.scp (not a data directory?)")
+        if not (self.path / "utt2spk").exists():
+            raise DataDirError(f"{self.path}: no utt2spk")
+        self.tables: Dict[str, Dict[str, str]] = {}
+        for name in ("wav.scp",) + UTT_TABLES + SPK_TABLES:
+            f = self.path / name
+            if f.exists():
+                self.tables[name] = read_table(f)
+        self.utts: List[str] = list(self.tables["utt2spk"].keys())
+
+    # -- accessors -------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def table(self, name: str) -> Dict[str, str]:
+        if name not in self.tables:
+            raise DataDirError(f"{self.path}: {name} is needed but missing")
+        return self.tables[name]
+
+    @property
+    def utt2spk(self) -> Dict[str, str]:
+        return self.tables["utt2spk"]
+
+    def spk2utt(self) -> Dict[str, List[str]]:
+        out = defaultdict(list)
+        for utt, spk in self.utt2spk.items():
+            out[spk].append(utt)
+        return dict(out)
+
+    def speakers(self) -> List[str]:
+        return sorted(set(self.utt2spk.values()))
+
+    def audio_source(self, utt: str):
+        """(source, start, end) for an utterance, resolving `segments` when present."""
+        if "segments" in self.tables:
+            rec, start, end = self.tables["segments"][utt].split()
+            return self.tables["wav.scp"][rec], float(start), float(end)
+        return self.tables["wav.scp"][utt], None, None
+
+    def utt2avd(self, utt: str):
+        return [float(x) for x in self.tables["utt2avd"][utt].split()]
+
+    def emotions(self) -> Optional[List[str]]:
+        """The emotion inventory: emotions.txt in the dir (or its parent, for fold subsets)."""
+        for cand in (self.path / "emotions.txt", self.path.parent / "emotions.txt"):
+            if cand.exists():
+                return read_list(cand)
+        return None
+
+    # -- writing ---------------------------------------------------------------------------
+    def subset(self, utts, outdir) -> "DataDir":
+        """Write the given utterances (and their speakers/recordings) to a new data dir."""
+        outdir = Path(outdir)
+        keep = set(utts)
+        spks = {self.utt2spk[u] for u in keep}
+        for name, table in self.tables.items():
+            if name == "wav.scp" and "segments" in self.tables:
+                recs = {self.tables["segments"][u].split()[0] for u in keep}
+                rows = [(k, v) for k, v in table.items() if k in recs]
+            elif name in SPK_TABLES:
+                rows = [(k, v) for k, v in table.items() if k in spks]
+            else:
+                rows = [(k, v) for k, v in table.items() if k in keep]
+            write_table(outdir / name, rows)
+        write_spk2utt(outdir, {u: self.utt2spk[u] for u in keep})
+        inv = self.emotions()
+        if inv is not None:
+            write_table_list(outdir / "emotions.txt", inv)
+        return DataDir(outdir)
+
+
+def write_spk2utt(outdir, utt2spk: Dict[str, str]) -> None:
+    spk2utt = defaultdict(list)
+    for utt, spk in sorted(utt2spk.items()):
+        spk2utt[spk].append(utt)
+    write_table(Path(outdir) / "spk2utt", [(s, " ".join(us)) for s, us in spk2utt.items()])
+
+
+def write_table_list(path, items) -> None:
+    from sertk.fileio import write_text
+
+    write_text(path, "".join(f"{x}\n" for x in items))

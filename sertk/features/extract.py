@@ -1,0 +1,186 @@
+"""`sertk extract`: run an upstream ONCE over a data dir and store kaldiio ark/scp.
+
+Layout of the output dir:
+  chunks/NNNNN.ark|.scp   fixed chunks of length-sorted utterances; a chunk's .scp is written
+                          (atomically) after its .ark, so it marks the chunk finished
+  feats.scp               merged index (sorted), written when every chunk is finished
+  feats_meta.json         layers, dim, frame rate, upstream and its config
+Each stored matrix is (frames, num_layers * dim); FeatureReader restores (layers, frames, dim).
+float32 features use Kaldi's binary matrix format; float16 uses kaldiio's numpy-in-ark format.
+Shards (`--nj N --job j`) take every N-th chunk, so they can run as parallel jobs and an
+interrupted run redoes at most the chunks that were in flight.
+"""
+import logging
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import kaldiio
+import numpy as np
+from tqdm import tqdm
+
+from sertk.data.audio import audio_info, load_audio
+from sertk.data.datadir import DataDir
+import yaml
+
+from sertk.config import dump_yaml, yaml_load
+from sertk.fileio import atomic_path, read_table, write_json, write_table
+from sertk.features.upstreams import build_upstream
+
+log = logging.getLogger(__name__)
+
+
+def _durations(d: DataDir):
+    if d.has("utt2dur"):
+        return {u: float(v) for u, v in d.tables["utt2dur"].items()}
+    out = {}
+    for u in d.utts:
+        src, start, end = d.audio_source(u)
+        out[u] = (end - start) if start is not None and end else audio_info(u, src)[0]
+    return out
+
+
+def plan_chunks(d: DataDir, chunk_utts: int) -> List[List[str]]:
+    durs = _durations(d)
+    order = sorted(d.utts, key=lambda u: (durs[u], u))
+    return [order[i: i + chunk_utts] for i in range(0, len(order), chunk_utts)]
+
+
+def length_batches(utts: List[str], durs, batch_seconds: float, max_batch: int = 64):
+    """Group length-sorted utterances so that padded audio stays under batch_seconds."""
+    batches, cur = [], []
+    for u in utts:
+        longest = max([durs[x] for x in cur] + [durs[u]])
+        if cur and (longest * (len(cur) + 1) > batch_seconds or len(cur) >= max_batch):
+            batches.append(cur)
+            cur = []
+        cur.append(u)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def extract_chunk(upstream, d: DataDir, utts, ark: Path, durs, batch_seconds, dtype, pbar=None):
+    feats = {}
+    for batch in length_batches(utts, durs, batch_seconds):
+        wavs = [load_audio(u, *d.audio_source(u)) for u in batch]
+        outs = upstream(wavs)
+        for u, x in zip(batch, outs):
+            if x.shape[1] == 0:
+                raise ValueError(f"utterance {u}: upstream produced no frames (audio too short)")
+            if not np.all(np.isfinite(x)):
+                raise ValueError(f"utterance {u}: upstream produced NaN/Inf features "
+                                 f"(audio {d.audio_source(u)[0]!r})")
+            L, T, D = x.shape
+            feats[u] = x.transpose(1, 0, 2).reshape(T, L * D).astype(dtype)
+            meta = (L, D)
+        if pbar is not None:
+            pbar.update(len(batch))
+    write_table(ark.with_suffix(".len"), [(u, str(x.shape[0])) for u, x in feats.items()])
+    # Kaldi's binary matrix format has no float16: half precision is stored in kaldiio's
+    # numpy-in-ark format (read back by kaldiio.load_mat / load_scp like any matrix).
+    write_function = "numpy" if dtype == "float16" else None
+    with atomic_path(ark.with_suffix(".scp")) as tmp:  # the scp commits the chunk
+        kaldiio.save_ark(str(ark), feats, scp=str(tmp), write_function=write_function)
+    return meta
+
+
+def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = None,
+            num_threads: Optional[int] = None) -> bool:
+    """Extract the chunks of shard `job` (all shards if None); merge when all are done.
+
+    `conf` is a resolved extraction config (sertk.features.config). Returns True when
+    feats.scp is complete.
+    """
+    import torch
+
+    out_dir = Path(out_dir).resolve()
+    if (out_dir / "feats.scp").exists():
+        log.info("%s/feats.scp exists: extraction already finished", out_dir)
+        return True
+    _check_same_config(out_dir, conf)
+    upstream, upstream_conf, dtype = conf["upstream"], conf["upstream_conf"], conf["dtype"]
+    batch_seconds = conf["batch_seconds"]
+    d = DataDir(data_dir)
+    chunks = plan_chunks(d, conf["chunk_utts"])
+    durs = _durations(d)
+    jobs = range(1, nj + 1) if job is None else [job]
+    mine = [(i, c) for i, c in enumerate(chunks) if (i % nj) + 1 in jobs]
+    todo = [(i, c) for i, c in mine if not (out_dir / "chunks" / f"{i:05d}.scp").exists()]
+    if todo:
+        torch.set_num_threads(num_threads or max(1, (os.cpu_count() or 1) // (nj if job else 1)))
+        model = build_upstream(upstream, upstream_conf)
+        (out_dir / "chunks").mkdir(parents=True, exist_ok=True)
+        done = sum(len(c) for _, c in mine) - sum(len(c) for _, c in todo)
+        with tqdm(total=sum(len(c) for _, c in mine), initial=done, unit="utt",
+                  desc=f"extract {upstream} job {job or 'all'}") as pbar:
+            for i, chunk in todo:
+                L, D = extract_chunk(model, d, chunk, out_dir / "chunks" / f"{i:05d}.ark", durs,
+                                     batch_seconds, dtype, pbar)
+                write_json(out_dir / "chunks" / "meta.json", {
+                    "num_layers": L, "dim": D, "frame_rate": model.frame_rate, "dtype": dtype,
+                    "upstream": upstream, "upstream_conf": upstream_conf or {}, **model.describe()})
+    return merge(d, out_dir, len(chunks))
+
+
+def _check_same_config(out_dir: Path, conf: dict) -> None:
+    """Chunks of a resumed run must come from the same config; record it on first use."""
+    saved = out_dir / "extract.yaml"
+    if saved.exists():
+        old = yaml_load(saved.read_text())
+        if old != conf:
+            raise ValueError(f"{out_dir} holds features of another config ({saved}); "
+                             f"remove the dir or choose another output dir")
+    else:
+        dump_yaml(conf, saved)
+
+
+def merge(d: DataDir, out_dir: Path, num_chunks: int) -> bool:
+    scps = [out_dir / "chunks" / f"{i:05d}.scp" for i in range(num_chunks)]
+    if not all(p.exists() for p in scps):
+        return False
+    table, lens = {}, {}
+    for p in scps:
+        table.update(read_table(p))
+        lens.update(read_table(p.with_suffix(".len")))
+    missing = [u for u in d.utts if u not in table]
+    if missing:
+        raise ValueError(f"{out_dir}: no features for {len(missing)} utterance(s), e.g. {missing[0]}")
+    import json
+
+    meta = json.loads((out_dir / "chunks" / "meta.json").read_text())
+    write_json(out_dir / "feats_meta.json", meta)
+    write_table(out_dir / "utt2num_frames", lens.items())
+    write_table(out_dir / "feats.scp", table.items())  # last: marks the extraction finished
+    return True
+
+
+class FeatureReader:
+    """Lazy random access to extracted features: (layers, frames, dim) float32 arrays."""
+
+    def __init__(self, feat_dir):
+        import json
+
+        self.dir = Path(feat_dir)
+        scp = self.dir / "feats.scp"
+        if not scp.exists():
+            raise FileNotFoundError(f"{scp} not found: run the extraction stage first")
+        self.meta = json.loads((self.dir / "feats_meta.json").read_text())
+        self.scp = read_table(scp)
+        self.L, self.D = self.meta["num_layers"], self.meta["dim"]
+        self.lengths = {u: int(n) for u, n in read_table(self.dir / "utt2num_frames").items()}
+
+    def __contains__(self, utt):
+        return utt in self.scp
+
+    def __getitem__(self, utt) -> np.ndarray:
+        if utt not in self.scp:
+            raise KeyError(f"utterance {utt}: no features in {self.dir}/feats.scp")
+        import torch
+
+        # torch converts float16 and checks finiteness ~10x faster than numpy; a NaN/Inf
+        # anywhere makes the sum non-finite.
+        x = torch.from_numpy(kaldiio.load_mat(self.scp[utt])).float()
+        if not torch.isfinite(x.sum()):
+            raise ValueError(f"utterance {utt}: NaN/Inf in stored features ({self.scp[utt]})")
+        return x.numpy().reshape(x.shape[0], self.L, self.D).transpose(1, 0, 2)

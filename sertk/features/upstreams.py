@@ -1,0 +1,221 @@
+"""Upstream feature extractors, registered by name.
+
+Every upstream maps a batch of 16 kHz mono waveforms to, per utterance, an array
+(num_layers, frames, dim): all hidden states, or the ones selected by `layers`. The
+extraction runner (extract.py) stores them once; models pick/weight layers later.
+"""
+import contextlib
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+UPSTREAMS: Dict[str, type] = {}
+
+
+def register_upstream(name):
+    def deco(cls):
+        UPSTREAMS[name] = cls
+        return cls
+    return deco
+
+
+def build_upstream(kind: str, conf: Optional[dict] = None):
+    if kind not in UPSTREAMS:
+        raise ValueError(f"unknown upstream {kind!r}; available: {sorted(UPSTREAMS)}")
+    return UPSTREAMS[kind](**(conf or {}))
+
+
+def _select(layers_all: List[torch.Tensor], layers: Union[str, int, Sequence[int], None]):
+    if layers in (None, "all"):
+        return layers_all
+    idx = [layers] if isinstance(layers, int) else list(layers)
+    n = len(layers_all)
+    for i in idx:
+        if not -n <= i < n:
+            raise ValueError(f"layer {i} out of range: this upstream has {n} hidden states")
+    return [layers_all[i] for i in idx]
+
+
+def _pad(wavs: List[np.ndarray]):
+    lens = torch.tensor([len(w) for w in wavs])
+    batch = torch.zeros(len(wavs), int(lens.max()))
+    for i, w in enumerate(wavs):
+        batch[i, : len(w)] = torch.from_numpy(w)
+    return batch, lens
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+class Upstream:
+    frame_rate: float = 100.0
+
+    def __call__(self, wavs: List[np.ndarray]) -> List[np.ndarray]:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {}
+
+
+@register_upstream("s3prl")
+class S3PRLUpstreamExtractor(Upstream):
+    """Any s3prl upstream by name (`hubert_base`, `wav2vec2`, `fbank`, `mfcc`, ...).
+
+    `path_or_url` points a `*_local`/`*_custom` upstream at a local checkpoint.
+    """
+
+    # s3prl frames the signal processing upstreams per padded batch, so the last frames of a
+    # shorter utterance differ from running it alone; they are cheap, so run them one by one.
+    UNBATCHED = {"fbank", "mfcc", "spectrogram", "fbank_no_cmvn", "linear_fbank", "mel"}
+
+    def __init__(self, name: str, path_or_url: Optional[str] = None, layers="all",
+                 device: str = "cpu", extra_conf: Optional[dict] = None, batched: Optional[bool] = None):
+        from s3prl.nn import S3PRLUpstream
+
+        self.name, self.layers, self.device = name, layers, device
+        self.batched = name not in self.UNBATCHED if batched is None else batched
+        self.model = S3PRLUpstream(name, path_or_url=path_or_url, extra_conf=extra_conf).to(device).eval()
+        self.frame_rate = 16000 / self.model.downsample_rates[0]
+
+    @torch.inference_mode()
+    def __call__(self, wavs):
+        if not self.batched and len(wavs) > 1:
+            return [self([w])[0] for w in wavs]
+        batch, lens = _pad(wavs)
+        hs, hs_len = self.model(batch.to(self.device), lens.to(self.device))
+        hs = _select(hs, self.layers)
+        n = hs_len[0]  # all layers share frame counts in s3prl upstreams
+        return [torch.stack([h[i, : n[i]] for h in hs]).float().cpu().numpy() for i in range(len(wavs))]
+
+
+@register_upstream("hf")
+class HFEncoderExtractor(Upstream):
+    """A Hugging Face speech encoder (wav2vec2/HuBERT/WavLM/data2vec) by name or local dir."""
+
+    def __init__(self, name_or_path: str, layers="all", device: str = "cpu"):
+        from transformers import AutoFeatureExtractor, AutoModel
+
+        self.layers, self.device = layers, device
+        self.model = AutoModel.from_pretrained(name_or_path).to(device).eval()
+        try:
+            self.fe = AutoFeatureExtractor.from_pretrained(name_or_path)
+        except (OSError, ValueError):
+            self.fe = None  # no preprocessor config: raw waveform, no normalisation
+        self.frame_rate = 50.0
+
+    @torch.inference_mode()
+    def __call__(self, wavs):
+        if self.fe is not None:
+            inp = self.fe(wavs, sampling_rate=16000, padding=True, return_attention_mask=True,
+                          return_tensors="pt")
+            x, mask = inp["input_values"], inp.get("attention_mask")
+        else:
+            x, lens = _pad(wavs)
+            mask = (torch.arange(x.shape[1])[None] < lens[:, None]).long()
+        out = self.model(x.to(self.device), attention_mask=None if mask is None else mask.to(self.device),
+                         output_hidden_states=True)
+        hs = _select(list(out.hidden_states), self.layers)
+        lens = self.model._get_feat_extract_output_lengths(torch.tensor([len(w) for w in wavs]))
+        return [torch.stack([h[i, : lens[i]] for h in hs]).float().cpu().numpy() for i in range(len(wavs))]
+
+
+@register_upstream("whisper")
+class WhisperEncoderExtractor(Upstream):
+    """Whisper encoder hidden states (`openai/whisper-base` or a local dir).
+
+    convention:
+      trimmed (default)  encode only the real audio: the log-mel of the utterance alone, the
+                         positional table sliced to its length. ~15x cheaper than padding.
+      padded             Whisper's native 30 s window; outputs cut back to the real frames.
+    Both keep ceil(mel_frames / 2) frames (50 per second). Trimmed batches of unequal
+    length mask padded frames in the convolutions and in self-attention, so a batch gives
+    the same result as one utterance at a time.
+    """
+
+    frame_rate = 50.0
+
+    def __init__(self, name_or_path: str = "openai/whisper-base", convention: str = "trimmed",
+                 layers="all", device: str = "cpu"):
+        from transformers import WhisperFeatureExtractor, WhisperModel
+
+        if convention not in ("trimmed", "padded"):
+            raise ValueError(f"whisper convention must be 'trimmed' or 'padded', not {convention!r}")
+        self.convention, self.layers, self.device = convention, layers, device
+        self.fe = WhisperFeatureExtractor.from_pretrained(name_or_path)
+        with _quiet_transformers():  # encoder-only checkpoints report the decoder as missing
+            self.encoder = WhisperModel.from_pretrained(name_or_path).get_encoder().to(device).float().eval()
+        self.max_frames = self.encoder.embed_positions.weight.shape[0]  # 1500 = 30 s
+
+    def describe(self):
+        return {"convention": self.convention}
+
+    def _mel(self, wav, pad_to_window):
+        kw = {"padding": "max_length"} if pad_to_window else {"padding": "longest"}
+        return self.fe(wav, sampling_rate=16000, return_tensors="pt", **kw)["input_features"][0]
+
+    @torch.inference_mode()
+    def __call__(self, wavs):
+        for w in wavs:
+            if len(w) > 30 * 16000:
+                raise ValueError(f"whisper encodes at most 30 s; got {len(w) / 16000:.1f} s "
+                                 "(segment long recordings first)")
+        mel_lens = [len(w) // self.fe.hop_length for w in wavs]
+        out_lens = [(n + 1) // 2 for n in mel_lens]
+        if self.convention == "padded":
+            mel = torch.stack([self._mel(w, True) for w in wavs]).to(self.device)
+            hs = self.encoder(mel, output_hidden_states=True).hidden_states
+        else:
+            hs = self._trimmed(wavs, mel_lens, out_lens)
+        hs = _select(list(hs), self.layers)
+        return [torch.stack([h[i, : out_lens[i]] for h in hs]).float().cpu().numpy()
+                for i in range(len(wavs))]
+
+    def _trimmed(self, wavs, mel_lens, out_lens):
+        enc = self.encoder
+        T = max(mel_lens)
+        mel = torch.zeros(len(wavs), self.fe.feature_size, T)
+        for i, w in enumerate(wavs):
+            m = self._mel(w, False)
+            mel[i, :, : mel_lens[i]] = m[:, : mel_lens[i]]
+        mel = mel.to(self.device)
+        frame_mask = (torch.arange(T, device=self.device)[None] < torch.tensor(mel_lens, device=self.device)[:, None])
+        x = torch.nn.functional.gelu(enc.conv1(mel)) * frame_mask[:, None]  # zero beyond the end
+        x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
+        L = x.shape[1]
+        x = x + enc.embed_positions.weight[:L]
+        keep = torch.arange(L, device=self.device)[None] < torch.tensor(out_lens, device=self.device)[:, None]
+        attn = torch.zeros(len(wavs), 1, L, L, device=self.device)
+        attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
+        states = [x]
+        for layer in enc.layers:
+            x = layer(x, attention_mask=attn if len(wavs) > 1 else None)
+            x = x[0] if isinstance(x, tuple) else x
+            states.append(x)
+        states[-1] = enc.layer_norm(x)  # as transformers: the last state is layer-normed
+        return states
+
+
+@register_upstream("librosa_mfcc")
+class LibrosaMFCC(Upstream):
+    """MFCCs from librosa (HTK-style mel by default); one 'layer'."""
+
+    def __init__(self, n_mfcc: int = 40, win_ms: float = 20.0, hop_ms: float = 10.0,
+                 n_mels: int = 64, window: str = "hamming", htk: bool = True):
+        self.kw = dict(n_mfcc=n_mfcc, n_fft=int(16 * win_ms), win_length=int(16 * win_ms),
+                       hop_length=int(16 * hop_ms), n_mels=n_mels, window=window, htk=htk)
+        self.frame_rate = 1000.0 / hop_ms
+
+    def __call__(self, wavs):
+        import librosa
+
+        return [librosa.feature.mfcc(y=w, sr=16000, **self.kw).T[None].astype(np.float32) for w in wavs]

@@ -1,0 +1,124 @@
+"""`sertk infer`: a trained checkpoint or packed model on cached features, a data dir,
+a wav.scp or plain audio files. Writes utt2emo_hyp (text), posteriors.txt and
+predictions.json."""
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+import yaml
+
+from sertk.config import yaml_load
+
+from sertk.data.audio import load_audio
+from sertk.data.dataset import collate
+from sertk.fileio import read_table, write_json, write_table, write_text
+from sertk.train.trainer import load_model
+
+
+def resolve_model(model_path):
+    """Accept best.pt, a packed dir, or a packed .tar.gz; returns (checkpoint, extract conf)."""
+    p = Path(model_path)
+    if p.is_file() and p.name.endswith((".tar.gz", ".tgz")):
+        tmp = Path(tempfile.mkdtemp(prefix="sertk-model-"))
+        with tarfile.open(p) as tar:
+            tar.extractall(tmp, filter="data")
+        p = next(tmp.iterdir()) if len(list(tmp.iterdir())) == 1 else tmp
+    if p.is_dir():
+        ext = p / "extract.yaml"
+        conf = yaml_load(ext.read_text()) if ext.exists() else None
+        if conf is not None:
+            _relocate(conf, p)
+        return p / "model.pt", conf
+    if not p.exists():
+        raise FileNotFoundError(f"model {p} not found (give best.pt, a packed dir or .tar.gz)")
+    return p, None
+
+
+def _relocate(conf, pack_dir: Path):
+    """Packed upstream paths are relative to the pack dir."""
+    uc = conf.get("upstream_conf", {})
+    for key in ("name_or_path", "path_or_url"):
+        if isinstance(uc.get(key), str) and uc[key].startswith("./"):
+            uc[key] = str(pack_dir / uc[key][2:])
+
+
+class Predictor:
+    def __init__(self, model_path, extract_conf: Optional[dict] = None, device: str = "cpu"):
+        ckpt_path, packed_conf = resolve_model(model_path)
+        self.model, ckpt = load_model(ckpt_path, device)
+        self.emotions: List[str] = ckpt["emotions"]
+        self.meta = ckpt["feats_meta"]
+        self.extract_conf = extract_conf or packed_conf
+        self.device = device
+        self._upstream = None
+
+    def upstream(self):
+        if self._upstream is None:
+            if self.extract_conf is None:
+                raise ValueError("raw audio needs the feature extraction config: use a packed "
+                                 "model or pass --extract-config")
+            from sertk.features.upstreams import build_upstream
+            self._upstream = build_upstream(self.extract_conf["upstream"], self.extract_conf.get("upstream_conf"))
+        return self._upstream
+
+    @torch.no_grad()
+    def _predict(self, items) -> Dict[str, np.ndarray]:
+        batch = collate(items)
+        out = self.model(batch["feats"].to(self.device), batch["lengths"].to(self.device))
+        post = torch.softmax(out["logits"], -1).cpu().numpy()
+        return dict(zip(batch["utt"], post))
+
+    def from_features(self, utts, reader, batch_size=32):
+        post = {}
+        order = sorted(utts, key=lambda u: reader.lengths[u])
+        for i in range(0, len(order), batch_size):
+            post.update(self._predict([{"utt": u, "feats": reader[u]} for u in order[i: i + batch_size]]))
+        return post
+
+    def from_audio(self, sources: Dict[str, str], batch_size=8):
+        up = self.upstream()
+        dtype = self.meta.get("dtype", "float32")
+        post = {}
+        keys = list(sources)
+        for i in range(0, len(keys), batch_size):
+            chunk = keys[i: i + batch_size]
+            feats = up([load_audio(u, sources[u]) for u in chunk])
+            # same rounding as the stored features the model was trained on
+            items = [{"utt": u, "feats": f.astype(dtype).astype(np.float32)} for u, f in zip(chunk, feats)]
+            post.update(self._predict(items))
+        return post
+
+    def write(self, post: Dict[str, np.ndarray], out_dir) -> None:
+        out = Path(out_dir)
+        utts = sorted(post)
+        hyp = {u: self.emotions[int(np.argmax(post[u]))] for u in utts}
+        write_table(out / "utt2emo_hyp", hyp.items())
+        write_text(out / "posteriors.txt", "# utt " + " ".join(self.emotions) + "\n" + "".join(
+            f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
+        write_json(out / "predictions.json", [
+            {"utt": u, "label": hyp[u], "posteriors": {e: round(float(p), 5) for e, p in zip(self.emotions, post[u])}}
+            for u in utts])
+
+
+def audio_sources(inputs: List[str]) -> Dict[str, str]:
+    """A data dir, a wav.scp, or audio files -> {utt: audio source}."""
+    if len(inputs) == 1 and Path(inputs[0]).is_dir():
+        from sertk.data.datadir import DataDir
+        d = DataDir(inputs[0])
+        if d.has("segments"):
+            raise ValueError("segments are not supported for raw-audio inference; extract features first")
+        return {u: d.tables["wav.scp"][u] for u in d.utts}
+    if len(inputs) == 1 and inputs[0].endswith(".scp"):
+        return read_table(inputs[0])
+    out = {}
+    for f in inputs:
+        if not Path(f).exists():
+            raise FileNotFoundError(f"audio file {f} not found")
+        key = Path(f).stem
+        if key in out:
+            raise ValueError(f"two inputs share the name {key!r}; use a wav.scp with unique keys")
+        out[key] = f
+    return out

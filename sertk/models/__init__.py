@@ -1,0 +1,3 @@
+"""Models register themselves by name; importing this package registers them all."""
+from sertk.models.registry import MODELS, build_model, register_model  # noqa: F401
+from sertk.models import baseline  # noqa: F401  (registers "baseline")

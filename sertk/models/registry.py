@@ -1,0 +1,23 @@
+"""Name -> model class, so YAML `model: <name>` + `model_conf: {...}` builds a model."""
+from typing import Dict
+
+MODELS: Dict[str, type] = {}
+
+
+def register_model(name: str):
+    def deco(cls):
+        if name in MODELS:
+            raise ValueError(f"model {name!r} registered twice")
+        MODELS[name] = cls
+        return cls
+    return deco
+
+
+def build_model(name: str, conf: dict, **io):
+    """`io` carries what the data decides (input layers/dim, number of classes)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
+    try:
+        return MODELS[name](**io, **(conf or {}))
+    except TypeError as e:
+        raise ValueError(f"model {name!r}: bad model_conf {conf}: {e}") from e

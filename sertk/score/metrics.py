@@ -1,0 +1,37 @@
+"""Metrics. WA = accuracy; UA = mean per-class recall over the classes present in the
+reference (a test speaker may lack a class); macro-F1 over those same classes."""
+from typing import Dict, List, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+
+
+def classification_metrics(ref: Sequence[str], hyp: Sequence[str], labels: List[str]) -> Dict:
+    if len(ref) != len(hyp) or not ref:
+        raise ValueError(f"need equally many references and hypotheses (got {len(ref)}, {len(hyp)})")
+    present = [l for l in labels if l in set(ref)]
+    recalls = recall_score(ref, hyp, labels=present, average=None, zero_division=0)
+    return {
+        "num_utts": len(ref),
+        "wa": float(accuracy_score(ref, hyp)),
+        "ua": float(np.mean(recalls)),
+        "macro_f1": float(f1_score(ref, hyp, labels=present, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(ref, hyp, labels=present, average="weighted", zero_division=0)),
+        "recall": {l: float(r) for l, r in zip(present, recalls)},
+        "labels": list(labels),
+        "confusion": confusion_matrix(ref, hyp, labels=labels).tolist(),
+    }
+
+
+def ua_from_indices(ref_idx, hyp_idx) -> float:
+    """UA over integer labels (used for model selection on the valid split)."""
+    ref_idx, hyp_idx = np.asarray(ref_idx), np.asarray(hyp_idx)
+    return float(np.mean([np.mean(hyp_idx[ref_idx == c] == c) for c in np.unique(ref_idx)]))
+
+
+def ccc(x, y) -> float:
+    """Lin's concordance correlation coefficient."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    mx, my = x.mean(), y.mean()
+    cov = ((x - mx) * (y - my)).mean()
+    return float(2 * cov / (x.var() + y.var() + (mx - my) ** 2 + 1e-12))

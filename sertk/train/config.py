@@ -1,0 +1,27 @@
+"""Training configuration defaults; a YAML file and `key=value` overrides go on top."""
+from sertk.config import dump_yaml, load_yaml
+
+DEFAULTS = {
+    "model": "baseline",
+    "model_conf": {},
+    "optim": "adam",
+    "optim_conf": {"lr": 1.0e-3, "weight_decay": 0.0},
+    "scheduler": None,          # None | warmup_invsqrt | cosine
+    "scheduler_conf": {},
+    "batch_size": 32,
+    "max_epochs": 50,
+    "patience": 10,             # early stopping on the valid split, in epochs
+    "select_metric": "ua",      # ua | wa | loss (valid split only; never test)
+    "class_weight": False,      # inverse-frequency CE weights from the training split
+    "label_smoothing": 0.0,
+    "grad_clip": 5.0,
+    "seed": 0,
+    "num_workers": 0,
+}
+
+
+def load_config(path=None, overrides=()) -> dict:
+    return load_yaml(path, overrides, DEFAULTS)
+
+
+save_config = dump_yaml

@@ -1,0 +1,286 @@
+"""`sertk train`: one fold, cached features, selection on the VALID split only.
+
+exp_dir gets: config.yaml (resolved), train.log, tensorboard/, last.pt (full state, every
+epoch, atomic), best.pt (model for inference), history.json, curves.png, and train.done
+(the marker that makes a rerun a no-op). An interrupted run resumes from last.pt and,
+because the RNG state is checkpointed and the sampler is seeded per epoch, ends with the
+same model as an uninterrupted one (on CPU).
+"""
+import json
+import logging
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
+from sertk.fileio import atomic_path, write_json
+from sertk.models import build_model
+from sertk.score.metrics import ua_from_indices
+from sertk.train.config import save_config
+
+log = logging.getLogger("sertk.train")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def add_log_file(exp_dir: Path, rank: int = 0):
+    """Log to exp_dir/train.log (rank 0) for the duration of one training run."""
+    if rank != 0:
+        return None
+    fh = logging.FileHandler(exp_dir / "train.log")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    log.addHandler(fh)
+    log.setLevel(logging.INFO)
+    return fh
+
+
+def feature_stats(ds: FeatureDataset, max_utts: int = 2000):
+    """Per-layer, per-dim mean/std over the frames of (up to max_utts) training utterances."""
+    L, D = ds.reader.L, ds.reader.D
+    s, ss, n = np.zeros((L, D)), np.zeros((L, D)), 0
+    step = max(1, len(ds) // max_utts)
+    for u in ds.utts[::step]:
+        x = ds.reader[u].astype(np.float64)
+        s += x.sum(1)
+        ss += (x ** 2).sum(1)
+        n += x.shape[1]
+    mean = s / n
+    return mean, np.sqrt(np.maximum(ss / n - mean ** 2, 1e-10))
+
+
+def build_scheduler(name, conf, optimizer):
+    if not name:
+        return None
+    if name == "warmup_invsqrt":  # ESPnet's WarmupLR: linear warmup then inverse sqrt decay
+        w = float(conf.get("warmup_steps", 1000))
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min((s + 1) / w, math.sqrt(w / (s + 1))))
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=int(conf["total_steps"]))
+    raise ValueError(f"unknown scheduler {name!r}: use warmup_invsqrt or cosine")
+
+
+def build_optimizer(name, conf, params):
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}.get(name)
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}: use adam, adamw or sgd")
+    return cls(params, **conf)
+
+
+def _to(batch, device):
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+@torch.no_grad()
+def evaluate(model, loader, device, class_weight=None):
+    """Valid loss, UA and WA (used for model selection; never run on test here)."""
+    model.eval()
+    losses, ref, hyp = [], [], []
+    for batch in loader:
+        batch = _to(batch, device)
+        out = model(batch["feats"], batch["lengths"])
+        losses.append(float(model.loss(out, batch, class_weight)) * len(batch["utt"]))
+        ref += batch["emo"].tolist()
+        hyp += out["logits"].argmax(-1).tolist()
+    ref, hyp = np.array(ref), np.array(hyp)
+    return {"loss": sum(losses) / len(ref), "ua": ua_from_indices(ref, hyp), "wa": float(np.mean(ref == hyp))}
+
+
+def _better(metric, new, best):
+    if best is None:
+        return True
+    return new < best if metric == "loss" else new > best
+
+
+def plot_curves(history, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    a.plot(ep, [h["train_loss"] for h in history], label="train")
+    a.plot(ep, [h["valid"]["loss"] for h in history], label="valid")
+    a.set_xlabel("epoch"), a.set_ylabel("loss"), a.legend()
+    b.plot(ep, [h["valid"]["ua"] for h in history], label="valid UA")
+    b.plot(ep, [h["valid"]["wa"] for h in history], label="valid WA")
+    b.set_xlabel("epoch"), b.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) -> dict:
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    done = exp_dir / "train.done"
+    if done.exists():
+        log.info("%s exists: training already finished", done)
+        return json.loads(done.read_text())
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    use_cuda = ngpu > 0 and torch.cuda.is_available()
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if use_cuda else "cpu")
+    handler = add_log_file(exp_dir, rank)
+    try:
+        return _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda, device)
+    finally:
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
+
+
+def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda, device) -> dict:
+    if rank == 0:
+        save_config(conf, exp_dir / "config.yaml")
+    seed_everything(conf["seed"])
+
+    train_ds = FeatureDataset(train_dir, feat_dir, emotions=None)
+    emotions = train_ds.data.emotions()
+    if emotions is None:
+        raise ValueError(f"{train_dir}: no emotions.txt inventory")
+    train_ds = FeatureDataset(train_dir, feat_dir, emotions)
+    valid_ds = FeatureDataset(valid_dir, feat_dir, emotions)
+    train_spk, valid_spk = set(train_ds.data.utt2spk.values()), set(valid_ds.data.utt2spk.values())
+    if train_spk & valid_spk:
+        raise ValueError(f"speaker(s) {sorted(train_spk & valid_spk)} in both {train_dir} and {valid_dir}")
+
+    model = build_model(conf["model"], conf["model_conf"], input_layers=train_ds.reader.L,
+                        input_dim=train_ds.reader.D, num_classes=len(emotions))
+    if hasattr(model, "set_feature_stats") and "last.pt" not in os.listdir(exp_dir):
+        model.set_feature_stats(*feature_stats(train_ds))
+    model.to(device)
+    counts = np.bincount(train_ds.labels(), minlength=len(emotions))
+    missing = [e for e, c in zip(emotions, counts) if c == 0]
+    if missing:
+        log.warning("classes with no training utterance: %s", missing)
+    class_weight = None
+    if conf["class_weight"]:
+        class_weight = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(emotions),
+                                    dtype=torch.float32, device=device)
+    ddp_model = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if use_cuda else None)
+    optimizer = build_optimizer(conf["optim"], conf["optim_conf"], model.parameters())
+    scheduler = build_scheduler(conf["scheduler"], conf["scheduler_conf"], optimizer)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_cuda)
+
+    sampler = LengthBatchSampler(train_ds.lengths, conf["batch_size"], shuffle=True,
+                                 seed=conf["seed"], rank=rank, world_size=world)
+    train_loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate,
+                              num_workers=conf["num_workers"])
+    valid_loader = DataLoader(valid_ds, collate_fn=collate, num_workers=conf["num_workers"],
+                              batch_sampler=LengthBatchSampler(valid_ds.lengths, conf["batch_size"], shuffle=False))
+
+    state = {"epoch": 0, "best": None, "best_epoch": 0, "bad_epochs": 0, "history": [], "step": 0}
+    last = exp_dir / "last.pt"
+    if last.exists():
+        ckpt = torch.load(last, map_location=device, weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        torch.set_rng_state(ckpt["rng"])
+        state = ckpt["state"]
+        log.info("resumed from %s at epoch %d", last, state["epoch"])
+
+    writer = None
+    if rank == 0:
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(str(exp_dir / "tensorboard"))
+    metric = conf["select_metric"]
+    log.info("train %d utts / valid %d utts, %d classes, %d parameters, device %s, world %d",
+             len(train_ds), len(valid_ds), len(emotions),
+             sum(p.numel() for p in model.parameters() if p.requires_grad), device, world)
+
+    while state["epoch"] < conf["max_epochs"] and state["bad_epochs"] < conf["patience"]:
+        epoch = state["epoch"] + 1
+        sampler.set_epoch(epoch)
+        ddp_model.train()
+        t0, total, n = time.time(), 0.0, 0
+        for batch in tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=rank != 0):
+            batch = _to(batch, device)
+            with torch.autocast("cuda", enabled=use_cuda):
+                out = ddp_model(batch["feats"], batch["lengths"])
+                loss = model.loss(out, batch, class_weight, conf["label_smoothing"])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"epoch {epoch}: non-finite loss on batch {batch['utt'][:4]}...")
+            optimizer.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), conf["grad_clip"])
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            state["step"] += 1
+            total += loss.item() * len(batch["utt"])
+            n += len(batch["utt"])
+        # every rank scores the full valid split: identical decisions without communication
+        valid = evaluate(model, valid_loader, device, class_weight)
+        state["history"].append({"epoch": epoch, "train_loss": total / max(n, 1), "valid": valid,
+                                 "seconds": time.time() - t0, "lr": optimizer.param_groups[0]["lr"]})
+        state["epoch"] = epoch
+        improved = _better(metric, valid[metric], state["best"])
+        if improved:
+            state["best"], state["best_epoch"], state["bad_epochs"] = valid[metric], epoch, 0
+        else:
+            state["bad_epochs"] += 1
+        log.info("epoch %d train_loss %.4f valid loss %.4f ua %.4f wa %.4f (%.1fs, %d utt/s)%s",
+                 epoch, total / max(n, 1), valid["loss"], valid["ua"], valid["wa"], time.time() - t0,
+                 n * world / max(time.time() - t0, 1e-9), " *best*" if improved else "")
+        if rank == 0:
+            for k, v in valid.items():
+                writer.add_scalar(f"valid/{k}", v, epoch)
+            writer.add_scalar("train/loss", total / max(n, 1), epoch)
+            if improved:
+                save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta,
+                           {"epoch": epoch, "valid": valid})
+            with atomic_path(last) as tmp:
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict() if scheduler else None,
+                            "rng": torch.get_rng_state(), "state": state}, tmp)
+    result = {"best_epoch": state["best_epoch"], "select_metric": metric, "best_valid": state["best"],
+              "epochs_run": state["epoch"], "valid": state["history"][state["best_epoch"] - 1]["valid"]}
+    if rank == 0:
+        writer.close()
+        write_json(exp_dir / "history.json", state["history"])
+        plot_curves(state["history"], exp_dir / "curves.png")
+        write_json(exp_dir / "train.done", result)
+    if world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    log.info("done: best epoch %d, valid %s %.4f", result["best_epoch"], metric, result["best_valid"])
+    return result
+
+
+def save_model(path, model, conf, emotions, feats_meta, info):
+    """Everything inference needs: weights, config, label inventory, feature description."""
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), "config": conf, "emotions": emotions,
+                    "feats_meta": feats_meta, "info": info}, tmp)
+
+
+def load_model(path, device="cpu"):
+    ckpt = torch.load(path, map_location=device, weights_only=False)
+    meta = ckpt["feats_meta"]
+    model = build_model(ckpt["config"]["model"], ckpt["config"]["model_conf"],
+                        input_layers=meta["num_layers"], input_dim=meta["dim"],
+                        num_classes=len(ckpt["emotions"]))
+    model.load_state_dict(ckpt["model"])
+    return model.to(device).eval(), ckpt

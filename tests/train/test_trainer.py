@@ -1,0 +1,100 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from sertk.train import trainer as trainer_mod
+from sertk.train.config import load_config
+from sertk.train.trainer import train
+
+CONF = ["max_epochs=6", "batch_size=8", "model_conf.projection_dim=32", "model_conf.hidden_dims=[32]"]
+
+
+def _run(folds, feats, exp, extra=()):
+    conf = load_config(overrides=CONF + list(extra))
+    return train(conf, folds / "fold1" / "train", folds / "fold1" / "valid", feats, exp)
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+
+
+def test_train_outputs_and_rerun_is_noop(synth_folds, synth_fbank, tmp_path):
+    exp = tmp_path / "exp"
+    r = _run(synth_folds, synth_fbank, exp)
+    for f in ("config.yaml", "train.log", "best.pt", "last.pt", "history.json", "curves.png", "train.done"):
+        assert (exp / f).exists(), f
+    assert list((exp / "tensorboard").iterdir())
+    hist = json.loads((exp / "history.json").read_text())
+    assert len(hist) == 6 and r["best_epoch"] == max(range(1, 7), key=lambda e: (hist[e - 1]["valid"]["ua"], -e))
+    assert r["valid"]["ua"] > 0.5  # 4 balanced classes: chance is 0.25
+    mtime = (exp / "best.pt").stat().st_mtime
+    assert _run(synth_folds, synth_fbank, exp) == r
+    assert (exp / "best.pt").stat().st_mtime == mtime
+
+
+def test_same_seed_same_model(synth_folds, synth_fbank, tmp_path):
+    _run(synth_folds, synth_fbank, tmp_path / "a", ["max_epochs=2"])
+    _run(synth_folds, synth_fbank, tmp_path / "b", ["max_epochs=2"])
+    _run(synth_folds, synth_fbank, tmp_path / "c", ["max_epochs=2", "seed=1"])
+    a, b, c = (_weights(tmp_path / x / "last.pt") for x in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_interrupted_training_resumes_to_the_same_model(synth_folds, synth_fbank, tmp_path, monkeypatch):
+    _run(synth_folds, synth_fbank, tmp_path / "full")
+    real, calls = trainer_mod.evaluate, []
+
+    def crash_in_epoch_4(*a, **k):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(trainer_mod, "evaluate", crash_in_epoch_4)
+    with pytest.raises(KeyboardInterrupt):
+        _run(synth_folds, synth_fbank, tmp_path / "resumed")
+    assert not (tmp_path / "resumed" / "train.done").exists()
+    monkeypatch.setattr(trainer_mod, "evaluate", real)
+    _run(synth_folds, synth_fbank, tmp_path / "resumed")
+    assert "resumed from" in (tmp_path / "resumed" / "train.log").read_text()
+    for name in ("last.pt", "best.pt"):
+        a, b = _weights(tmp_path / "full" / name), _weights(tmp_path / "resumed" / name)
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    h1 = json.loads((tmp_path / "full" / "history.json").read_text())
+    h2 = json.loads((tmp_path / "resumed" / "history.json").read_text())
+    assert [h["valid"] for h in h1] == [h["valid"] for h in h2]
+
+
+def test_speaker_shared_between_train_and_valid_is_refused(synth_folds, synth_fbank, tmp_path):
+    conf = load_config(overrides=CONF)
+    with pytest.raises(ValueError, match=r"speaker\(s\) .* in both"):
+        train(conf, synth_folds / "fold1" / "train", synth_folds / "fold1" / "train", synth_fbank, tmp_path)
+
+
+def test_unknown_config_key(tmp_path):
+    (tmp_path / "c.yaml").write_text("model: baseline\nlearning_rate: 3\n")
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['learning_rate'\]"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_ddp_two_processes_on_cpu(synth_folds, synth_fbank, tmp_path):
+    """--ngpu 2 relaunches under torchrun; without CUDA the gloo backend runs 2 CPU processes."""
+    exp = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    cmd = [sys.executable, "-m", "sertk.cli", "train", "--ngpu", "2",
+           "--train-dir", str(synth_folds / "fold1" / "train"), "--valid-dir", str(synth_folds / "fold1" / "valid"),
+           "--feat-dir", str(synth_fbank), "--exp-dir", str(exp)] + CONF + ["max_epochs=3"]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert (exp / "train.done").exists()
+    log = (exp / "train.log").read_text()
+    assert "world 2" in log
+    hist = json.loads((exp / "history.json").read_text())
+    assert len(hist) == 3
+    # each rank saw half of the batches: the logged throughput counts both ranks
+    assert "device cpu" in log
