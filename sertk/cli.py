@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
 
 from sertk.config import yaml_load
 

@@ -88,9 +88,8 @@ class LengthBatchSampler(torch.utils.data.Sampler):
         batches = [idx[i: i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
         if self.shuffle:
             rng.shuffle(batches)
-        if self.world > 1:
-            n = len(batches) // self.world if self.shuffle else -(-len(batches) // self.world)
-            batches = batches[self.rank:: self.world][:n]
+        if self.world > 1:  # equal counts per rank (a few batches per epoch may be dropped)
+            batches = batches[self.rank:: self.world][: len(batches) // self.world]
         return batches
 
     def __iter__(self):

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import List
 
 from sertk.data.audio import AudioError, audio_info
-from sertk.data.datadir import SPK_TABLES, UTT_TABLES, DataDir, DataDirError
+from sertk.data.datadir import UTT_TABLES, DataDir, DataDirError
 from sertk.fileio import write_table
 
 STYLES = {"acted", "spontaneous"}

@@ -21,7 +21,6 @@ from tqdm import tqdm
 
 from sertk.data.audio import audio_info, load_audio
 from sertk.data.datadir import DataDir
-import yaml
 
 from sertk.config import dump_yaml, yaml_load
 from sertk.fileio import atomic_path, read_table, write_json, write_table

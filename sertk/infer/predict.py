@@ -8,7 +8,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-import yaml
 
 from sertk.config import yaml_load
 

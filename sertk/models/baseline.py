@@ -1,7 +1,6 @@
 """Frozen-upstream baseline (SUPERB emotion task style): cached hidden states ->
 global MVN + learnable weighted sum of layers (or one layer) -> linear projection ->
 pooling (mean, mean+std, attentive) -> MLP -> classes."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -17,8 +16,9 @@ class FrozenUpstreamBaseline(nn.Module):
         super().__init__()
         self.layers = NormalizedLayerSum(input_layers, input_dim, layer)
         self.input_dropout = nn.Dropout(input_dropout)
-        self.proj = nn.Linear(input_dim, projection_dim)
-        self.pool = build_pooling(pooling, projection_dim)
+        # projection_dim 0: pool the normalised upstream features directly
+        self.proj = nn.Linear(input_dim, projection_dim) if projection_dim else nn.Identity()
+        self.pool = build_pooling(pooling, projection_dim or input_dim)
         self.head = mlp(self.pool.out_dim, list(hidden_dims), num_classes, dropout)
 
     def set_feature_stats(self, mean, std):

@@ -12,6 +12,7 @@ DEFAULTS = {
     "max_epochs": 50,
     "patience": 10,             # early stopping on the valid split, in epochs
     "select_metric": "ua",      # ua | wa | loss (valid split only; never test)
+    "average_best": 0,          # N > 1: best.pt = average of the N best epochs by valid metric
     "class_weight": False,      # inverse-frequency CE weights from the training split
     "label_smoothing": 0.0,
     "grad_clip": 5.0,

@@ -187,7 +187,8 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
     valid_loader = DataLoader(valid_ds, collate_fn=collate, num_workers=conf["num_workers"],
                               batch_sampler=LengthBatchSampler(valid_ds.lengths, conf["batch_size"], shuffle=False))
 
-    state = {"epoch": 0, "best": None, "best_epoch": 0, "bad_epochs": 0, "history": [], "step": 0}
+    state = {"epoch": 0, "best": None, "best_epoch": 0, "bad_epochs": 0, "history": [], "step": 0,
+             "nbest": []}
     last = exp_dir / "last.pt"
     if last.exists():
         ckpt = torch.load(last, map_location=device, weights_only=False)
@@ -251,6 +252,8 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
             if improved:
                 save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta,
                            {"epoch": epoch, "valid": valid})
+            if conf["average_best"] > 1:
+                keep_nbest(state, exp_dir, model, epoch, valid[metric], metric, conf["average_best"])
             with atomic_path(last) as tmp:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                             "scheduler": scheduler.state_dict() if scheduler else None,
@@ -259,6 +262,14 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
               "epochs_run": state["epoch"], "valid": state["history"][state["best_epoch"] - 1]["valid"]}
     if rank == 0:
         writer.close()
+        if conf["average_best"] > 1:
+            epochs = [e for _, e in state["nbest"]]
+            model.load_state_dict(average_states([exp_dir / "nbest" / f"epoch{e}.pt" for e in epochs]))
+            result["averaged_epochs"] = epochs
+            result["valid_averaged"] = evaluate(model, valid_loader, device, class_weight)
+            save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta,
+                       {"averaged_epochs": epochs, "valid": result["valid_averaged"]})
+            log.info("best.pt = average of epochs %s (the %d best by valid %s)", epochs, len(epochs), metric)
         write_json(exp_dir / "history.json", state["history"])
         plot_curves(state["history"], exp_dir / "curves.png")
         write_json(exp_dir / "train.done", result)
@@ -267,6 +278,28 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
         torch.distributed.destroy_process_group()
     log.info("done: best epoch %d, valid %s %.4f", result["best_epoch"], metric, result["best_valid"])
     return result
+
+
+def keep_nbest(state, exp_dir: Path, model, epoch: int, score: float, metric: str, n: int) -> None:
+    """Keep the weights of the n best epochs by valid score in exp_dir/nbest/ (ESPnet-style
+    checkpoint averaging); the ranking lives in the resumable training state."""
+    sign = 1 if metric == "loss" else -1
+    ranked = sorted(state["nbest"] + [(score, epoch)], key=lambda se: (sign * se[0], se[1]))
+    kept, dropped = ranked[:n], ranked[n:]
+    if (score, epoch) in kept:
+        with atomic_path(exp_dir / "nbest" / f"epoch{epoch}.pt") as tmp:
+            torch.save(model.state_dict(), tmp)
+    for _, e in dropped:
+        (exp_dir / "nbest" / f"epoch{e}.pt").unlink(missing_ok=True)
+    state["nbest"] = kept
+
+
+def average_states(paths):
+    states = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    avg = {}
+    for k, v in states[0].items():
+        avg[k] = sum(s[k] for s in states) / len(states) if v.is_floating_point() else v
+    return avg
 
 
 def save_model(path, model, conf, emotions, feats_meta, info):

@@ -31,3 +31,20 @@ def test_subset_keeps_all_tables(synth, tmp_path):
 def test_not_a_datadir(tmp_path):
     with pytest.raises(DataDirError, match="no wav.scp"):
         DataDir(tmp_path)
+
+
+def test_length_batches_and_ddp_split():
+    from sertk.data.dataset import LengthBatchSampler
+
+    lengths = [5, 50, 7, 48, 6, 49, 100, 99, 98, 1, 2, 3]
+    s = LengthBatchSampler(lengths, batch_size=3, seed=0)
+    batches = list(s)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:  # sorted by length before batching: little padding
+        ls = sorted(lengths[i] for i in b)
+        assert ls[-1] - ls[0] <= 4
+    s.set_epoch(1)
+    assert list(s) != batches  # reshuffled each epoch, deterministically
+    ranks = [list(LengthBatchSampler(lengths, 3, seed=0, rank=r, world_size=2)) for r in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) == 2
+    assert not {i for b in ranks[0] for i in b} & {i for b in ranks[1] for i in b}

@@ -72,13 +72,29 @@ def test_tiny_whisper_padded_keeps_real_frames(tiny_whisper):
 
 
 def test_real_whisper_base_on_emodb(whisper_base, emodb):
-    """The real Whisper-base weights load and give finite, batch-independent states."""
+    """The real Whisper-base weights load and give finite, distinct states per utterance."""
     files = sorted(glob.glob(str(emodb / "wav" / "*.wav")))[:3]
     wavs = [load_audio(f, f) for f in files]
-    up = build_upstream("whisper", {"name_or_path": str(whisper_base)})
-    out = up(wavs)
+    out = build_upstream("whisper", {"name_or_path": str(whisper_base)})(wavs)
     assert all(o.shape == (7, 100, 512) for o in out)  # EmoDB copy: 2.0 s -> 100 frames
     assert all(np.isfinite(o).all() for o in out)
-    np.testing.assert_allclose(out[1], up([wavs[1]])[0], atol=5e-3)
     # the real encoder's deep states differ across utterances far more than rounding
     assert np.abs(out[0][6].mean(0) - out[1][6].mean(0)).max() > 0.1
+
+
+def test_real_whisper_base_variable_lengths_on_tava(whisper_base, tava):
+    """Real speech of 1.3-3.5 s: a padded batch gives each utterance its own-length output,
+    equal to encoding it alone (padding masked), in both conventions."""
+    files = sorted(glob.glob(str(tava / "audio" / "recordings" / "*.wav")))[:40:8]
+    wavs = [load_audio(f, f) for f in files]
+    lens = [len(w) for w in wavs]
+    assert len(set(lens)) == len(lens)  # genuinely different lengths
+    trimmed = build_upstream("whisper", {"name_or_path": str(whisper_base), "layers": [3, 6]})
+    batch = trimmed(wavs)
+    for w, b in zip(wavs, batch):
+        assert b.shape == (2, (len(w) // 160 + 1) // 2, 512)
+        np.testing.assert_allclose(b, trimmed([w])[0], atol=2e-2, rtol=1e-3)
+    padded = build_upstream("whisper", {"name_or_path": str(whisper_base), "layers": [3],
+                                        "convention": "padded"})
+    p = padded(wavs[:2])
+    assert [x.shape[1] for x in p] == [b.shape[1] for b in batch[:2]]

@@ -98,3 +98,17 @@ def test_ddp_two_processes_on_cpu(synth_folds, synth_fbank, tmp_path):
     assert len(hist) == 3
     # each rank saw half of the batches: the logged throughput counts both ranks
     assert "device cpu" in log
+
+
+def test_average_of_n_best_checkpoints(synth_folds, synth_fbank, tmp_path):
+    r = _run(synth_folds, synth_fbank, tmp_path / "avg", ["average_best=3"])
+    hist = json.loads((tmp_path / "avg" / "history.json").read_text())
+    top3 = sorted(range(1, 7), key=lambda e: (-hist[e - 1]["valid"]["ua"], e))[:3]
+    assert r["averaged_epochs"] == top3
+    kept = sorted(p.name for p in (tmp_path / "avg" / "nbest").iterdir())
+    assert kept == sorted(f"epoch{e}.pt" for e in top3)
+    states = [torch.load(tmp_path / "avg" / "nbest" / f"epoch{e}.pt", weights_only=True) for e in top3]
+    best = _weights(tmp_path / "avg" / "best.pt")
+    k = "head.0.weight"
+    torch.testing.assert_close(best[k], sum(s[k] for s in states) / 3)
+    assert 0.0 <= r["valid_averaged"]["ua"] <= 1.0
