@@ -71,7 +71,7 @@ def test_all_stages_produce_results(recipe):
     assert len(res["folds"]) == 4
     assert res["summary"]["ua"]["mean"] > 0.6  # 4 classes: chance is 0.25
     text = (exp / "RESULTS.md").read_text()
-    assert "mean ± std" in text and "fold4/score_test" in text and "git:" in text
+    assert "mean ± std" in text and "| fold4 (spk " in text and "git:" in text
     for f in range(1, 5):
         assert (exp / f"fold{f}" / "score_test" / "confusion.png").exists()
         assert (exp / f"fold{f}" / "curves.png").exists()

@@ -3,7 +3,8 @@
 Layout of the output dir:
   chunks/NNNNN.ark|.scp   fixed chunks of length-sorted utterances; a chunk's .scp is written
                           (atomically) after its .ark, so it marks the chunk finished
-  feats.scp               merged index (sorted), written when every chunk is finished
+  feats.scp               merged index (sorted), written when every chunk is finished; its
+                          ark paths are relative to this dir, so the dir can be moved
   feats_meta.json         layers, dim, frame rate, upstream and its config
 Each stored matrix is (frames, num_layers * dim); FeatureReader restores (layers, frames, dim).
 float32 features use Kaldi's binary matrix format; float16 uses kaldiio's numpy-in-ark format.
@@ -140,7 +141,8 @@ def merge(d: DataDir, out_dir: Path, num_chunks: int) -> bool:
         return False
     table, lens = {}, {}
     for p in scps:
-        table.update(read_table(p))
+        # ark paths relative to the feature dir: the dir stays valid when moved or copied
+        table.update({u: os.path.relpath(loc, out_dir) for u, loc in read_table(p).items()})
         lens.update(read_table(p.with_suffix(".len")))
     missing = [u for u in d.utts if u not in table]
     if missing:
@@ -179,7 +181,7 @@ class FeatureReader:
 
         # torch converts float16 and checks finiteness ~10x faster than numpy; a NaN/Inf
         # anywhere makes the sum non-finite.
-        x = torch.from_numpy(kaldiio.load_mat(self.scp[utt])).float()
+        x = torch.from_numpy(kaldiio.load_mat(str(self.dir / self.scp[utt]))).float()
         if not torch.isfinite(x.sum()):
             raise ValueError(f"utterance {utt}: NaN/Inf in stored features ({self.scp[utt]})")
         return x.numpy().reshape(x.shape[0], self.L, self.D).transpose(1, 0, 2)

@@ -14,7 +14,7 @@ from sertk.config import yaml_load
 from sertk.data.audio import load_audio
 from sertk.data.dataset import collate
 from sertk.fileio import read_table, write_json, write_table, write_text
-from sertk.train.trainer import load_model
+from sertk.models.checkpoint import load_model
 
 
 def resolve_model(model_path):

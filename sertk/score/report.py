@@ -48,6 +48,10 @@ def score_dir(ref_file, hyp_file, labels: List[str], out_dir) -> Dict:
         raise ValueError(f"{hyp_file}: no hypothesis for {len(missing)} utterance(s), e.g. {missing[0]}")
     utts = sorted(ref)
     m = classification_metrics([ref[u] for u in utts], [hyp[u] for u in utts], labels)
+    utt2spk = Path(ref_file).with_name("utt2spk")  # a data dir's reference: name its speakers
+    if utt2spk.exists():
+        spk = read_table(utt2spk)
+        m["speakers"] = sorted({spk[u] for u in utts if u in spk})
     out = Path(out_dir)
     write_json(out / "metrics.json", m)
     write_text(out / "confusion.txt", confusion_text(m))
@@ -86,7 +90,9 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
              "| **mean ± std** | " + " | ".join(f"**{pct(summary[k]['mean'])} ± {pct(summary[k]['std'])}**"
                                              for k in HEADLINE) + " |"]
     for d, f in zip(fold_dirs, folds):
-        lines.append(f"| {Path(d).parent.name}/{Path(d).name} ({f['num_utts']} utts) | "
+        spk = f.get("speakers", [])
+        who = f"spk {' '.join(spk)}; " if 0 < len(spk) <= 3 else (f"{len(spk)} spk; " if spk else "")
+        lines.append(f"| {Path(d).parent.name} ({who}{f['num_utts']} utts) | "
                      + " | ".join(pct(f[k]) for k in HEADLINE) + " |")
     lines += ["", f"Pooled over all test utterances: WA {pct(pooled['wa'])}, UA {pct(pooled['ua'])}. "
               f"Confusion matrix: `{out_file.stem}_confusion.png`.", "",

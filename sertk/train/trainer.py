@@ -22,6 +22,7 @@ from tqdm import tqdm
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
 from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
+from sertk.models.checkpoint import save_model
 from sertk.score.metrics import ua_from_indices
 from sertk.train.config import save_config
 
@@ -300,20 +301,3 @@ def average_states(paths):
     for k, v in states[0].items():
         avg[k] = sum(s[k] for s in states) / len(states) if v.is_floating_point() else v
     return avg
-
-
-def save_model(path, model, conf, emotions, feats_meta, info):
-    """Everything inference needs: weights, config, label inventory, feature description."""
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "config": conf, "emotions": emotions,
-                    "feats_meta": feats_meta, "info": info}, tmp)
-
-
-def load_model(path, device="cpu"):
-    ckpt = torch.load(path, map_location=device, weights_only=False)
-    meta = ckpt["feats_meta"]
-    model = build_model(ckpt["config"]["model"], ckpt["config"]["model_conf"],
-                        input_layers=meta["num_layers"], input_dim=meta["dim"],
-                        num_classes=len(ckpt["emotions"]))
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), ckpt

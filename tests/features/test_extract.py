@@ -18,8 +18,17 @@ def test_extract_writes_all_utts_once(synth, synth_fbank):
     x = r["spk01_angry_00"]
     assert x.shape == (1, r.lengths["spk01_angry_00"], 240)
     assert (synth_fbank / "extract.yaml").exists()
-    # Kaldi binary format: kaldiio reads it as a plain 2-D matrix
-    assert kaldiio.load_mat(r.scp["spk01_angry_00"]).shape == (x.shape[1], 240)
+    # Kaldi binary format: kaldiio reads it as a plain 2-D matrix; paths are relative to the dir
+    assert r.scp["spk01_angry_00"].startswith("chunks/")
+    assert kaldiio.load_mat(str(synth_fbank / r.scp["spk01_angry_00"])).shape == (x.shape[1], 240)
+
+
+def test_feature_dir_can_be_moved(synth_fbank, tmp_path):
+    import shutil
+
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(synth_fbank, moved)
+    np.testing.assert_array_equal(FeatureReader(moved)["spk02_sad_01"], FeatureReader(synth_fbank)["spk02_sad_01"])
 
 
 def test_sharded_extraction_equals_single_run(synth, synth_fbank, tmp_path):

@@ -46,7 +46,7 @@ def test_score_and_aggregate(tmp_path):
     assert r["summary"]["wa"]["std"] == pytest.approx(np.std([0.75, 1.0], ddof=1))
     assert r["pooled"]["confusion"] == [[3, 1], [0, 4]]
     text = (tmp_path / "RESULTS.md").read_text()
-    assert "87.5 ± 17.7" in text and "fold1/score_test" in text and "`./run.sh`" in text
+    assert "87.5 ± 17.7" in text and "| fold1 (4 utts)" in text and "`./run.sh`" in text
     assert json.loads((tmp_path / "RESULTS.json").read_text())["summary"]["ua"]["mean"] == pytest.approx(0.875)
 
 
