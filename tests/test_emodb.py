@@ -27,7 +27,7 @@ def test_emodb_fbank_recipe_all_folds(emodb, tmp_path):
         fold = tmp_path / "data" / "folds" / f"fold{f}"
         test_spk = DataDir(fold / "test").speakers()
         assert len(test_spk) == 1
-        assert not set(test_spk) & set(DataDir(fold / "train").speakers()) | set(DataDir(fold / "valid").speakers())
+        assert not set(test_spk) & (set(DataDir(fold / "train").speakers()) | set(DataDir(fold / "valid").speakers()))
         tested += test_spk
     assert sorted(tested) == data.speakers()
 

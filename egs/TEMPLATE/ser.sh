@@ -4,6 +4,13 @@
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
+# The command recorded in RESULTS.md: this invocation less --stage/--stop_stage.
+invocation="$0"; _skip=false
+for _a in "$@"; do
+  if ${_skip}; then _skip=false; continue; fi
+  case "${_a}" in --stage|--stop_stage|--stop-stage) _skip=true; continue ;; --stage=*|--stop_stage=*) continue ;; esac
+  invocation+=" $(printf '%q' "${_a}")"
+done
 
 stage=1              # first stage to run
 stop_stage=7         # last stage to run
@@ -44,6 +51,7 @@ Options (defaults in brackets):
 . ./path.sh
 . ./cmd.sh
 . utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument(s): $* (see --help)" >&2; exit 1; }
 
 feat_tag=$(basename "${extract_config}" .yaml); feat_tag=${feat_tag#extract_}
 feat_dir=${dumpdir}/${feat_tag}
@@ -125,7 +133,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     score_dirs+=(${exp}/fold${f}/score_test)
   done
   sertk aggregate --out ${exp}/RESULTS.md --title "${tag}" --config "${train_config} ${extract_config}" \
-    --command "./run.sh --train_config ${train_config} --extract_config ${extract_config} ${extract_args:+--extract_args \"${extract_args}\"} ${train_args:+--train_args \"${train_args}\"}" \
+    --command "${invocation}" \
     "${score_dirs[@]}"
 fi
 

@@ -3,6 +3,7 @@
 Multichannel audio is downmixed by averaging the channels (the usual choice of s3prl and
 SpeechBrain recipes); other sample rates are resampled with torchaudio's sinc resampler.
 """
+import functools
 import io
 import subprocess
 
@@ -26,13 +27,20 @@ def _read_source(source: str):
     return sf.read(source, dtype="float32", always_2d=True)
 
 
+@functools.lru_cache(maxsize=8)
+def _resampler(sr: int, target_sr: int):
+    import torchaudio
+
+    return torchaudio.transforms.Resample(sr, target_sr)  # builds the sinc kernel once
+
+
 def resample(wav: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarray:
     if sr == target_sr:
         return wav
     import torch
-    import torchaudio.functional as AF
 
-    return AF.resample(torch.from_numpy(wav), sr, target_sr).numpy()
+    with torch.no_grad():
+        return _resampler(sr, target_sr)(torch.from_numpy(wav)).numpy()
 
 
 def load_audio(utt: str, source: str, start: float = None, end: float = None) -> np.ndarray:

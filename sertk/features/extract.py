@@ -181,7 +181,8 @@ class FeatureReader:
 
         # torch converts float16 and checks finiteness ~10x faster than numpy; a NaN/Inf
         # anywhere makes the sum non-finite.
-        x = torch.from_numpy(kaldiio.load_mat(str(self.dir / self.scp[utt]))).float()
+        raw = kaldiio.load_mat(str(self.dir / self.scp[utt]))
+        x = torch.from_numpy(raw if raw.flags.writeable else raw.copy()).float()
         if not torch.isfinite(x.sum()):
             raise ValueError(f"utterance {utt}: NaN/Inf in stored features ({self.scp[utt]})")
         return x.numpy().reshape(x.shape[0], self.L, self.D).transpose(1, 0, 2)

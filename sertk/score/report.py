@@ -32,7 +32,7 @@ def plot_confusion(m: Dict, path, title: str = "") -> None:
     fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(m["labels"]), 0.8 + 0.75 * len(m["labels"])))
     ConfusionMatrixDisplay(norm, display_labels=m["labels"]).plot(
         ax=ax, cmap="Blues", values_format=".2f", colorbar=False)
-    ax.set_title(title or f"WA {100 * m['wa']:.1f}  UA {100 * m['ua']:.1f}  (row-normalised)")
+    ax.set_title(title or f"WA {100 * m['wa']:.1f}  UA {100 * m['ua']:.1f}  (row-normalised)", fontsize=9)
     plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
     fig.tight_layout()
     with atomic_path(path) as tmp:
