@@ -14,12 +14,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-start=1; end=1; jobvar=""
-if [[ "$1" =~ ^([A-Za-z_]+)=([0-9]+):([0-9]+)$ ]]; then
-  jobvar=${BASH_REMATCH[1]}; start=${BASH_REMATCH[2]}; end=${BASH_REMATCH[3]}; shift
-fi
-log=$1; shift
-cmd="$*"
+. "$(dirname "$0")/job_range.sh"
 if [ -n "$jobvar" ]; then
   log=${log//$jobvar/\$TASK_ID}; cmd=${cmd//$jobvar/\$SGE_TASK_ID}
 fi

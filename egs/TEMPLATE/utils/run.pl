@@ -13,13 +13,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-start=1; end=1; jobvar=""
-if [[ "$1" =~ ^([A-Za-z_]+)=([0-9]+):([0-9]+)$ ]]; then
-  jobvar=${BASH_REMATCH[1]}; start=${BASH_REMATCH[2]}; end=${BASH_REMATCH[3]}; shift
-fi
-[ $# -ge 2 ] || { echo "usage: run.pl [JOB=A:B] LOGFILE COMMAND..." >&2; exit 1; }
-log=$1; shift
-cmd="$*"
+. "$(dirname "$0")/job_range.sh"
 failed=()
 pids=()
 run_one() {
