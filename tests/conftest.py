@@ -10,7 +10,7 @@ SHARED = REPO.parent / "shared"
 
 def shared_path(env: str, default: Path, what: str) -> Path:
     """A real corpus/model: $ENV or ../shared/...; skip with a message when missing."""
-    p = Path(os.environ.get(env, default))
+    p = Path(os.environ.get(env, default)).resolve()
     if not p.exists():
         msg = f"{what} not found at {p} (set {env}=/path to run this test)"
         if os.environ.get("SERTK_REQUIRE_REAL_DATA"):  # CI provides them: missing is an error
