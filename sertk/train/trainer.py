@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from sertk.data.datadir import DataDir
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
 from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
@@ -151,8 +152,7 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
         save_config(conf, exp_dir / "config.yaml")
     seed_everything(conf["seed"])
 
-    train_ds = FeatureDataset(train_dir, feat_dir, emotions=None)
-    emotions = train_ds.data.emotions()
+    emotions = DataDir(train_dir).emotions()
     if emotions is None:
         raise ValueError(f"{train_dir}: no emotions.txt inventory")
     train_ds = FeatureDataset(train_dir, feat_dir, emotions)
