@@ -98,3 +98,23 @@ def test_real_whisper_base_variable_lengths_on_tava(whisper_base, tava):
                                         "convention": "padded"})
     p = padded(wavs[:2])
     assert [x.shape[1] for x in p] == [b.shape[1] for b in batch[:2]]
+
+
+def test_tiny_hf_wav2vec2_from_local_dir(tmp_path):
+    """The `hf` upstream on a randomly initialised wav2vec2 of the real architecture."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    torch.manual_seed(0)
+    cfg = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                         conv_dim=(16, 16, 16, 16, 16, 16, 16), num_conv_pos_embeddings=16,
+                         num_conv_pos_embedding_groups=2, feat_extract_norm="layer", do_stable_layer_norm=True)
+    Wav2Vec2Model(cfg).save_pretrained(tmp_path)
+    Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(tmp_path)
+    up = build_upstream("hf", {"name_or_path": str(tmp_path)})
+    wavs = _wavs()
+    out = up(wavs)
+    for w, o in zip(wavs, out):
+        assert o.shape[0] == 3 and o.shape[2] == 32  # embeddings + 2 layers
+        assert abs(o.shape[1] - len(w) / 320) <= 1  # 50 frames per second
+        np.testing.assert_allclose(o, up([w])[0], atol=1e-3)  # attention mask hides the padding
