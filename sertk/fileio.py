@@ -69,3 +69,8 @@ def write_table(path, items: Iterable[Tuple[str, str]]) -> None:
 def read_list(path):
     with open(path, encoding="utf-8") as f:
         return [line.strip() for line in f if line.strip()]
+
+
+def write_list(path, items) -> None:
+    """One item per line (e.g. the emotions.txt inventory)."""
+    write_text(path, "".join(f"{x}\n" for x in items))

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from sertk.fileio import read_list, read_table, write_table
+from sertk.fileio import read_list, read_table, write_list, write_table
 
 UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2avd", "utt2style", "utt2session", "utt2lang",
               "utt2dur", "segments")
@@ -90,7 +90,7 @@ class DataDir:
         write_spk2utt(outdir, {u: self.utt2spk[u] for u in keep})
         inv = self.emotions()
         if inv is not None:
-            write_table_list(outdir / "emotions.txt", inv)
+            write_list(outdir / "emotions.txt", inv)
         return DataDir(outdir)
 
 
@@ -100,8 +100,3 @@ def write_spk2utt(outdir, utt2spk: Dict[str, str]) -> None:
         spk2utt[spk].append(utt)
     write_table(Path(outdir) / "spk2utt", [(s, " ".join(us)) for s, us in spk2utt.items()])
 
-
-def write_table_list(path, items) -> None:
-    from sertk.fileio import write_text
-
-    write_text(path, "".join(f"{x}\n" for x in items))

@@ -40,8 +40,7 @@ def _durations(d: DataDir):
     return out
 
 
-def plan_chunks(d: DataDir, chunk_utts: int) -> List[List[str]]:
-    durs = _durations(d)
+def plan_chunks(d: DataDir, durs, chunk_utts: int) -> List[List[str]]:
     order = sorted(d.utts, key=lambda u: (durs[u], u))
     return [order[i: i + chunk_utts] for i in range(0, len(order), chunk_utts)]
 
@@ -102,8 +101,8 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
     upstream, upstream_conf, dtype = conf["upstream"], conf["upstream_conf"], conf["dtype"]
     batch_seconds = conf["batch_seconds"]
     d = DataDir(data_dir)
-    chunks = plan_chunks(d, conf["chunk_utts"])
     durs = _durations(d)
+    chunks = plan_chunks(d, durs, conf["chunk_utts"])
     jobs = range(1, nj + 1) if job is None else [job]
     mine = [(i, c) for i, c in enumerate(chunks) if (i % nj) + 1 in jobs]
     todo = [(i, c) for i, c in mine if not (out_dir / "chunks" / f"{i:05d}.scp").exists()]

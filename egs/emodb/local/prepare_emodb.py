@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from sertk.data.datadir import write_spk2utt, write_table_list
-from sertk.fileio import write_table
+from sertk.data.datadir import write_spk2utt
+from sertk.fileio import write_list, write_table
 
 MALE = {"03", "10", "11", "12", "15"}
 FEMALE = {"08", "09", "13", "14", "16"}
@@ -57,7 +57,7 @@ def main():
     write_spk2utt(out, dict(rows["utt2spk"]))
     spks = {s for _, s in rows["utt2spk"]}
     write_table(out / "spk2gender", [(s, "m" if s in MALE else "f") for s in spks])
-    write_table_list(out.parent / "emotions.txt", list(emap.values()))
+    write_list(out.parent / "emotions.txt", list(emap.values()))
     print(f"{out}: {len(wavs)} utterances, {len(spks)} speakers")
 
 
