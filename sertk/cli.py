@@ -149,19 +149,31 @@ def infer(model_path, out_dir, feat_dir, extract_config, inputs):
 
 # ----------------------------------------------------------------------------- score
 @main.command()
-@click.option("--ref", required=True, help="utt2emo of the test split")
-@click.option("--hyp", required=True, help="utt2emo_hyp written by `sertk infer`")
-@click.option("--emotions", required=True, help="emotions.txt inventory")
+@click.option("--ref", default=None, help="utt2emo of the test split")
+@click.option("--hyp", default=None, help="utt2emo_hyp written by `sertk infer`")
+@click.option("--emotions", default=None, help="emotions.txt inventory (with --ref)")
+@click.option("--ref-avd", default=None, help="utt2avd of the test split")
+@click.option("--hyp-avd", default=None, help="utt2avd_hyp written by `sertk infer`")
 @click.option("--out", "out_dir", required=True)
-def score(ref, hyp, emotions, out_dir):
-    """WA, UA, macro/weighted-F1, per-class recall, confusion matrix (txt + png)."""
+def score(ref, hyp, emotions, ref_avd, hyp_avd, out_dir):
+    """Categorical (WA, UA, macro/weighted-F1, per-class recall, confusion txt + png) and/or
+    continuous (CCC and MAE per V/A/D dimension, scatter png) scores of one test split."""
     from sertk.fileio import read_list
     from sertk.score.report import score_dir
+    if not ((ref and hyp and emotions) or (ref_avd and hyp_avd)):
+        _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd"))
     try:
-        m = score_dir(ref, hyp, read_list(emotions), out_dir)
-    except ValueError as e:
+        m = score_dir(ref if hyp else None, hyp, read_list(emotions) if emotions else None, out_dir,
+                      ref_avd if hyp_avd else None, hyp_avd)
+    except (ValueError, FileNotFoundError) as e:
         _fail(e)
-    click.echo(f"WA {100 * m['wa']:.2f}  UA {100 * m['ua']:.2f}  macro-F1 {100 * m['macro_f1']:.2f}")
+    click.echo(_headline(m))
+
+
+def _headline(m) -> str:
+    parts = [f"{k} {100 * m[k]:.2f}" for k in ("wa", "ua", "macro_f1") if k in m]
+    parts += [f"{k} {m[k]:.3f}" for k in ("ccc_v", "ccc_a", "ccc_d", "ccc") if k in m]
+    return "  ".join(parts)
 
 
 @main.command()
@@ -173,11 +185,27 @@ def score(ref, hyp, emotions, out_dir):
 def aggregate(out_file, title, command, config, score_dirs):
     """Mean ± std over folds of the metrics in SCORE_DIRS, with per-fold rows."""
     from sertk.score.report import aggregate as run
-    r = run(list(score_dirs), out_file, title, command, config)
+    try:
+        r = run(list(score_dirs), out_file, title, command, config)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
     s = r["summary"]
-    click.echo(f"{title}: WA {100 * s['wa']['mean']:.1f} ± {100 * s['wa']['std']:.1f}  "
-               f"UA {100 * s['ua']['mean']:.1f} ± {100 * s['ua']['std']:.1f}  "
-               f"macro-F1 {100 * s['macro_f1']['mean']:.1f} ± {100 * s['macro_f1']['std']:.1f}")
+    click.echo(f"{title}: " + "  ".join(
+        f"{k} {s[k]['mean'] * (100 if k in ('wa', 'ua', 'macro_f1') else 1):.3g} ± "
+        f"{s[k]['std'] * (100 if k in ('wa', 'ua', 'macro_f1') else 1):.2g}"
+        for k in ("wa", "ua", "macro_f1", "ccc") if k in s))
+
+
+@main.command()
+@click.option("--out", "out_file", default=None, help="write the markdown table here too")
+@click.argument("results", nargs=-1, required=True)
+def summarize(out_file, results):
+    """One table row per system from RESULTS.json files written by `sertk aggregate`."""
+    from sertk.score.report import summarize as run
+    try:
+        click.echo(run(list(results), out_file), nl=False)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        _fail(e)
 
 
 # ----------------------------------------------------------------------------- pack

@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.timeout(1200) if hasattr(pytest.mark, "timeout") else []
 
 TRAIN_YAML = """\
 model: baseline

@@ -105,7 +105,8 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   pids=()
   for f in $(all_folds); do
     if [ -f ${exp}/fold${f}/train.done ]; then log "  fold${f}: already trained"; continue; fi
-    OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/train.log \
+    # log/train.log: the job's whole output; fold*/train.log: the trainer's own log
+    OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
       sertk train --config ${train_config} --ngpu ${ngpu} \
         --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
         --feat-dir ${feat_dir} --exp-dir ${exp}/fold${f} ${train_args} &
@@ -119,7 +120,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   log "Stage 5: infer on each fold's test split"
   for f in $(all_folds); do
     out=${exp}/fold${f}/decode_test
-    [ -f ${out}/utt2emo_hyp ] && continue
+    [ -f ${out}/predictions.json ] && continue
     sertk infer --model ${exp}/fold${f}/best.pt --feat-dir ${feat_dir} --out ${out} ${datadir}/folds/fold${f}/test
   done
 fi
@@ -128,8 +129,13 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   log "Stage 6: score each fold and aggregate -> ${exp}/RESULTS.md"
   score_dirs=()
   for f in $(all_folds); do
-    sertk score --ref ${datadir}/folds/fold${f}/test/utt2emo --hyp ${exp}/fold${f}/decode_test/utt2emo_hyp \
-      --emotions ${datadir}/emotions.txt --out ${exp}/fold${f}/score_test
+    test_dir=${datadir}/folds/fold${f}/test; dec=${exp}/fold${f}/decode_test
+    score_args=()  # whatever the model predicts and the test split has labels for
+    [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
+      score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
+    [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
+      score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
+    sertk score "${score_args[@]}" --out ${exp}/fold${f}/score_test
     score_dirs+=(${exp}/fold${f}/score_test)
   done
   sertk aggregate --out ${exp}/RESULTS.md --title "${tag}" --config "${train_config} ${extract_config}" \

@@ -2,7 +2,11 @@
 
 Required files: wav.scp, utt2spk. Optional: spk2utt (derived), utt2emo, spk2gender, text,
 utt2avd (valence arousal dominance), utt2style (acted/spontaneous), utt2session, utt2lang,
-segments (<utt> <recording> <start> <end>), utt2dur.
+utt2corpus (for data merged from several corpora), segments (<utt> <recording> <start> <end>), utt2dur.
+
+A label that an utterance does not have is written as `-` (utt2emo `-`, utt2avd `- - -`):
+every table still lists every utterance (Kaldi convention), and training on corpora with
+different label kinds (discrete here, continuous there) masks the missing ones.
 """
 from collections import defaultdict
 from pathlib import Path
@@ -10,9 +14,10 @@ from typing import Dict, List, Optional
 
 from sertk.fileio import read_list, read_table, write_list, write_table
 
-UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2avd", "utt2style", "utt2session", "utt2lang",
+UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2avd", "utt2style", "utt2session", "utt2lang", "utt2corpus",
               "utt2dur", "segments")
 SPK_TABLES = ("spk2gender",)
+NO_LABEL = "-"
 
 
 class DataDirError(ValueError):
@@ -63,7 +68,8 @@ class DataDir:
         return self.tables["wav.scp"][utt], None, None
 
     def utt2avd(self, utt: str):
-        return [float(x) for x in self.tables["utt2avd"][utt].split()]
+        """[valence, arousal, dominance]; NaN where the utterance has no such label."""
+        return [float("nan") if x == NO_LABEL else float(x) for x in self.tables["utt2avd"][utt].split()]
 
     def emotions(self) -> Optional[List[str]]:
         """The emotion inventory: emotions.txt in the dir (or its parent, for fold subsets)."""
@@ -91,6 +97,29 @@ class DataDir:
         inv = self.emotions()
         if inv is not None:
             write_list(outdir / "emotions.txt", inv)
+        return DataDir(outdir)
+
+    @staticmethod
+    def combine(dirs, outdir) -> "DataDir":
+        """Union of data dirs with disjoint utterances (tables every dir has; same inventory)."""
+        ds = [DataDir(d) for d in dirs]
+        outdir = Path(outdir)
+        names = [n for n in ds[0].tables if all(d.has(n) for d in ds)]
+        for name in names:
+            rows = {}
+            for d in ds:
+                for k, v in d.tables[name].items():
+                    if k in rows and rows[k] != v:
+                        raise DataDirError(f"{d.path}/{name}: key {k} differs from another dir")
+                    rows[k] = v
+            write_table(outdir / name, rows.items())
+        utt2spk = {u: s for d in ds for u, s in d.utt2spk.items()}
+        write_spk2utt(outdir, utt2spk)
+        invs = {tuple(d.emotions() or ()) for d in ds}
+        if len(invs) > 1:
+            raise DataDirError(f"cannot combine {[str(d.path) for d in ds]}: different emotion inventories")
+        if invs != {()}:
+            write_list(outdir / "emotions.txt", list(invs.pop()))
         return DataDir(outdir)
 
 

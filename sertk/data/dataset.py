@@ -9,12 +9,16 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sertk.data.datadir import DataDir
+from sertk.data.datadir import NO_LABEL, DataDir
 from sertk.features.extract import FeatureReader
 
 
+GENDER_INDEX = {"f": 0, "m": 1}
+
+
 class FeatureDataset(Dataset):
-    """Items: utterance id, features (layers, frames, dim), and whatever labels exist."""
+    """Items: utterance id, features (layers, frames, dim) and every label kind the data dir
+    has: `emo` (class index, -1 = none), `avd` (3 floats, NaN = none), `gender` (0 f, 1 m)."""
 
     def __init__(self, data_dir, feat_dir, emotions: Optional[List[str]] = None,
                  require_labels: bool = True):
@@ -27,31 +31,48 @@ class FeatureDataset(Dataset):
                            f"{self.reader.dir}, e.g. {missing[0]}")
         self.emotions = emotions
         self.emo_index = {e: i for i, e in enumerate(emotions or [])}
-        if require_labels and emotions is not None:
-            u2e = self.data.table("utt2emo")
+        self.emo = self.avd = self.gender = None
+        if self.data.has("utt2emo") and emotions:
+            u2e = self.data.tables["utt2emo"]
             for u in self.utts:
-                if u2e[u] not in self.emo_index:
+                if require_labels and u2e[u] != NO_LABEL and u2e[u] not in self.emo_index:
                     raise ValueError(f"{self.data.path}/utt2emo: utterance {u}: unknown emotion "
                                      f"{u2e[u]!r} (inventory: {' '.join(emotions)})")
+            self.emo = np.array([self.emo_index.get(u2e[u], -1) for u in self.utts])
+        if self.data.has("utt2avd"):
+            self.avd = np.array([self.data.utt2avd(u) for u in self.utts], dtype=np.float32)
+        if self.data.has("spk2gender"):
+            s2g = self.data.tables["spk2gender"]
+            self.gender = np.array([GENDER_INDEX.get(s2g.get(self.data.utt2spk[u]), -1) for u in self.utts])
         self.lengths = [self.reader.lengths[u] for u in self.utts]
 
     def __len__(self):
         return len(self.utts)
 
     def __getitem__(self, i) -> Dict:
-        utt = self.utts[i]
-        item = {"utt": utt, "feats": self.reader[utt]}
-        if self.data.has("utt2emo") and self.data.tables["utt2emo"][utt] in self.emo_index:
-            item["emo"] = self.emo_index[self.data.tables["utt2emo"][utt]]
+        item = {"utt": self.utts[i], "feats": self.reader[self.utts[i]]}
+        for key in ("emo", "avd", "gender"):
+            labels = getattr(self, key)
+            if labels is not None:
+                item[key] = labels[i]
         return item
 
     def labels(self) -> np.ndarray:
-        u2e = self.data.table("utt2emo")
-        return np.array([self.emo_index[u2e[u]] for u in self.utts])
+        """Class indices of the utterances that have a categorical label."""
+        if self.emo is None:
+            return np.zeros(0, dtype=int)
+        return self.emo[self.emo >= 0]
+
+    def avd_stats(self):
+        """Mean and std of each dimension over the labelled utterances (None if no utt2avd)."""
+        if self.avd is None or np.isnan(self.avd).all():
+            return None
+        return np.nanmean(self.avd, 0), np.maximum(np.nanstd(self.avd, 0), 1e-6)
 
 
 def collate(items: List[Dict]) -> Dict:
-    """Pad features to the longest item; `lengths` carries the real frame counts."""
+    """Pad features to the longest item; `lengths` carries the real frame counts; label
+    tensors keep their "missing" markers (-1, NaN) for the losses to mask."""
     L, _, D = items[0]["feats"].shape
     lens = torch.tensor([it["feats"].shape[1] for it in items])
     feats = torch.zeros(len(items), L, int(lens.max()), D)
@@ -59,7 +80,11 @@ def collate(items: List[Dict]) -> Dict:
         feats[i, :, : it["feats"].shape[1]] = torch.from_numpy(it["feats"])
     batch = {"utt": [it["utt"] for it in items], "feats": feats, "lengths": lens}
     if all("emo" in it for it in items):
-        batch["emo"] = torch.tensor([it["emo"] for it in items])
+        batch["emo"] = torch.tensor([int(it["emo"]) for it in items])
+    if all("avd" in it for it in items):
+        batch["avd"] = torch.from_numpy(np.stack([it["avd"] for it in items]).astype(np.float32))
+    if all("gender" in it for it in items):
+        batch["gender"] = torch.tensor([int(it["gender"]) for it in items])
     return batch
 
 

@@ -22,7 +22,8 @@ WORDS = {"angry": "stop that now", "happy": "what a lovely day", "neutral": "the
          "sad": "i miss them so"}
 
 
-def _tone(rng, emo_idx, f0_scale, dur, sr):
+def emotion_tone(rng, emo_idx: int, f0_scale: float, dur: float, sr: int) -> np.ndarray:
+    """A harmonic tone whose pitch, vibrato, spectral tilt and loudness follow the emotion index."""
     t = np.arange(int(dur * sr)) / sr
     f0 = (100 + 90 * emo_idx) * f0_scale * (1 + 0.03 * (emo_idx + 1) * np.sin(2 * np.pi * (2 + emo_idx) * t))
     phase = 2 * np.pi * np.cumsum(f0) / sr
@@ -50,7 +51,7 @@ def make_corpus(out_dir, num_speakers: int = 8, utts_per_emotion: int = 4, seed:
             for k in range(utts_per_emotion):
                 utt = f"{spk}_{emo}_{k:02d}"
                 sr = [16000, 22050, 8000][(s + k) % 3]
-                wav = _tone(rng, e, scale, rng.uniform(min_dur, max_dur), sr)
+                wav = emotion_tone(rng, e, scale, rng.uniform(min_dur, max_dur), sr)
                 if (s + k) % 4 == 0:  # some stereo files
                     wav = np.stack([wav, 0.8 * wav], axis=1)
                 path = out / "wav" / f"{utt}.wav"

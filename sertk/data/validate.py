@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import List
 
 from sertk.data.audio import AudioError, audio_info
-from sertk.data.datadir import UTT_TABLES, DataDir, DataDirError
+from sertk.data.datadir import NO_LABEL, UTT_TABLES, DataDir, DataDirError
 from sertk.fileio import write_table
 
 STYLES = {"acted", "spontaneous"}
@@ -62,19 +62,19 @@ def validate_datadir(path, check_audio: bool = True, write_utt2dur: bool = False
             errors.append(f"{d.path}: utt2emo present but no emotions.txt inventory")
         else:
             for utt, emo in d.tables["utt2emo"].items():
-                if emo not in inventory:
+                if emo != NO_LABEL and emo not in inventory:
                     errors.append(f"{d.path}/utt2emo: utterance {utt}: unknown emotion {emo!r} "
                                   f"(inventory: {' '.join(inventory)})")
     if d.has("utt2avd"):
         for utt, v in d.tables["utt2avd"].items():
             try:
-                vals = [float(x) for x in v.split()]
-                ok = len(vals) == 3 and all(math.isfinite(x) for x in vals)
+                vals = [float(x) for x in v.split() if x != NO_LABEL]
+                ok = len(v.split()) == 3 and all(math.isfinite(x) for x in vals)
             except ValueError:
                 ok = False
             if not ok:
                 errors.append(f"{d.path}/utt2avd: utterance {utt}: expected 3 finite floats "
-                              f"(valence arousal dominance), got {v!r}")
+                              f"(valence arousal dominance; '-' for none), got {v!r}")
     if d.has("utt2style"):
         for utt, s in d.tables["utt2style"].items():
             if s not in STYLES:

@@ -1,6 +1,7 @@
 """`sertk infer`: a trained checkpoint or packed model on cached features, a data dir,
-a wav.scp or plain audio files. Writes utt2emo_hyp (text), posteriors.txt and
-predictions.json."""
+a wav.scp or plain audio files. Writes what the model predicts: utt2emo_hyp (text) and
+posteriors.txt for a classifier, utt2avd_hyp (valence arousal dominance) for a regressor,
+and predictions.json with both."""
 import tarfile
 import tempfile
 from pathlib import Path
@@ -64,42 +65,57 @@ class Predictor:
         return self._upstream
 
     @torch.no_grad()
-    def _predict(self, items) -> Dict[str, np.ndarray]:
+    def _predict(self, items) -> Dict[str, Dict[str, np.ndarray]]:
+        """utt -> {"posteriors": (classes,), "avd": (3,)}, whichever the model outputs."""
         batch = collate(items)
         out = self.model(batch["feats"].to(self.device), batch["lengths"].to(self.device))
-        post = torch.softmax(out["logits"], -1).cpu().numpy()
-        return dict(zip(batch["utt"], post))
+        pred = {u: {} for u in batch["utt"]}
+        if "logits" in out:
+            for u, p in zip(batch["utt"], torch.softmax(out["logits"].float(), -1).cpu().numpy()):
+                pred[u]["posteriors"] = p
+        if "avd" in out:
+            for u, v in zip(batch["utt"], out["avd"].float().cpu().numpy()):
+                pred[u]["avd"] = v
+        return pred
 
     def from_features(self, utts, reader, batch_size=32):
-        post = {}
+        pred = {}
         order = sorted(utts, key=lambda u: reader.lengths[u])
         for i in range(0, len(order), batch_size):
-            post.update(self._predict([{"utt": u, "feats": reader[u]} for u in order[i: i + batch_size]]))
-        return post
+            pred.update(self._predict([{"utt": u, "feats": reader[u]} for u in order[i: i + batch_size]]))
+        return pred
 
     def from_audio(self, sources: Dict[str, str], batch_size=8):
         up = self.upstream()
         dtype = self.meta.get("dtype", "float32")
-        post = {}
+        pred = {}
         keys = list(sources)
         for i in range(0, len(keys), batch_size):
             chunk = keys[i: i + batch_size]
             feats = up([load_audio(u, sources[u]) for u in chunk])
             # same rounding as the stored features the model was trained on
             items = [{"utt": u, "feats": f.astype(dtype).astype(np.float32)} for u, f in zip(chunk, feats)]
-            post.update(self._predict(items))
-        return post
+            pred.update(self._predict(items))
+        return pred
 
-    def write(self, post: Dict[str, np.ndarray], out_dir) -> None:
+    def write(self, pred: Dict[str, Dict[str, np.ndarray]], out_dir) -> None:
         out = Path(out_dir)
-        utts = sorted(post)
-        hyp = {u: self.emotions[int(np.argmax(post[u]))] for u in utts}
-        write_table(out / "utt2emo_hyp", hyp.items())
-        write_text(out / "posteriors.txt", "# utt " + " ".join(self.emotions) + "\n" + "".join(
-            f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
-        write_json(out / "predictions.json", [
-            {"utt": u, "label": hyp[u], "posteriors": {e: round(float(p), 5) for e, p in zip(self.emotions, post[u])}}
-            for u in utts])
+        utts = sorted(pred)
+        records = [{"utt": u} for u in utts]
+        if utts and "posteriors" in pred[utts[0]]:
+            post = {u: pred[u]["posteriors"] for u in utts}
+            hyp = {u: self.emotions[int(np.argmax(post[u]))] for u in utts}
+            write_table(out / "utt2emo_hyp", hyp.items())
+            write_text(out / "posteriors.txt", "# utt " + " ".join(self.emotions) + "\n" + "".join(
+                f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
+            for r in records:
+                r["label"] = hyp[r["utt"]]
+                r["posteriors"] = {e: round(float(p), 5) for e, p in zip(self.emotions, post[r["utt"]])}
+        if utts and "avd" in pred[utts[0]]:
+            write_table(out / "utt2avd_hyp", [(u, " ".join(f"{v:.4f}" for v in pred[u]["avd"])) for u in utts])
+            for r in records:
+                r["valence"], r["arousal"], r["dominance"] = (round(float(v), 4) for v in pred[r["utt"]]["avd"])
+        write_json(out / "predictions.json", records)
 
 
 def audio_sources(inputs: List[str]) -> Dict[str, str]:

@@ -2,8 +2,8 @@
 global MVN + learnable weighted sum of layers (or one layer) -> linear projection ->
 pooling (mean, mean+std, attentive) -> MLP -> classes."""
 import torch.nn as nn
-import torch.nn.functional as F
 
+from sertk.models.losses import masked_cross_entropy
 from sertk.models.layers import NormalizedLayerSum, build_pooling, length_mask, mlp
 from sertk.models.registry import register_model
 
@@ -34,5 +34,4 @@ class FrozenUpstreamBaseline(nn.Module):
         return {"logits": self.head(self.embed(feats, lengths))}
 
     def loss(self, out, batch, class_weight=None, label_smoothing: float = 0.0):
-        return F.cross_entropy(out["logits"], batch["emo"], weight=class_weight,
-                               label_smoothing=label_smoothing)
+        return masked_cross_entropy(out["logits"], batch["emo"], class_weight, label_smoothing)

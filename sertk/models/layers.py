@@ -95,10 +95,20 @@ def build_pooling(kind: str, dim: int):
     return POOLINGS[kind](dim)
 
 
-def mlp(in_dim: int, hidden_dims, out_dim: int, dropout: float) -> nn.Sequential:
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+
+
+def feedforward(in_dim: int, dims, dropout: float, activation: str = "relu") -> nn.Sequential:
+    """Linear -> activation -> dropout for each size in dims (an embedding network)."""
     layers, d = [], in_dim
-    for h in hidden_dims:
-        layers += [nn.Linear(d, h), nn.ReLU(), nn.Dropout(dropout)]
+    for h in dims:
+        layers += [nn.Linear(d, h), ACTIVATIONS[activation](), nn.Dropout(dropout)]
         d = h
-    layers.append(nn.Linear(d, out_dim))
     return nn.Sequential(*layers)
+
+
+def mlp(in_dim: int, hidden_dims, out_dim: int, dropout: float, activation: str = "relu") -> nn.Sequential:
+    """feedforward() then a linear output layer."""
+    hidden = list(hidden_dims)
+    return nn.Sequential(*feedforward(in_dim, hidden, dropout, activation),
+                         nn.Linear(hidden[-1] if hidden else in_dim, out_dim))

@@ -35,3 +35,22 @@ def ccc(x, y) -> float:
     mx, my = x.mean(), y.mean()
     cov = ((x - mx) * (y - my)).mean()
     return float(2 * cov / (x.var() + y.var() + (mx - my) ** 2 + 1e-12))
+
+
+AVD_DIMS = ("v", "a", "d")  # utt2avd column order: valence arousal dominance
+
+
+def avd_metrics(ref, hyp) -> Dict:
+    """CCC and MAE per dimension over the rows with a finite reference, and the mean CCC."""
+    ref, hyp = np.asarray(ref, dtype=np.float64), np.asarray(hyp, dtype=np.float64)
+    out, cccs = {}, []
+    for k, dim in enumerate(AVD_DIMS):
+        keep = np.isfinite(ref[:, k])
+        if keep.sum() < 2:
+            continue
+        out[f"ccc_{dim}"] = ccc(hyp[keep, k], ref[keep, k])
+        out[f"mae_{dim}"] = float(np.mean(np.abs(hyp[keep, k] - ref[keep, k])))
+        cccs.append(out[f"ccc_{dim}"])
+    if cccs:
+        out["ccc"] = float(np.mean(cccs))
+    return out

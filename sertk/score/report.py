@@ -7,10 +7,8 @@ from typing import Dict, List
 import numpy as np
 
 from sertk.fileio import atomic_path, read_table, write_json, write_text
-from sertk.score.metrics import classification_metrics
-
-HEADLINE = ("wa", "ua", "macro_f1", "weighted_f1")
-
+from sertk.data.datadir import NO_LABEL
+from sertk.score.metrics import avd_metrics, ccc, classification_metrics
 
 def confusion_text(m: Dict) -> str:
     labels, cm = m["labels"], m["confusion"]
@@ -40,22 +38,76 @@ def plot_confusion(m: Dict, path, title: str = "") -> None:
     plt.close(fig)
 
 
-def score_dir(ref_file, hyp_file, labels: List[str], out_dir) -> Dict:
-    """Score hypotheses (utt -> label) against references; write metrics + confusion."""
-    ref, hyp = read_table(ref_file), read_table(hyp_file)
-    missing = [u for u in ref if u not in hyp]
-    if missing:
-        raise ValueError(f"{hyp_file}: no hypothesis for {len(missing)} utterance(s), e.g. {missing[0]}")
-    utts = sorted(ref)
-    m = classification_metrics([ref[u] for u in utts], [hyp[u] for u in utts], labels)
-    utt2spk = Path(ref_file).with_name("utt2spk")  # a data dir's reference: name its speakers
-    if utt2spk.exists():
-        spk = read_table(utt2spk)
-        m["speakers"] = sorted({spk[u] for u in utts if u in spk})
+def plot_avd_scatter(ref, hyp, path, title: str = "") -> None:
+    """Predicted vs true value per dimension, identity line dashed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ref, hyp = np.asarray(ref, dtype=float), np.asarray(hyp, dtype=float)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    for k, (ax, name) in enumerate(zip(axes, ("valence", "arousal", "dominance"))):
+        keep = np.isfinite(ref[:, k])
+        if keep.sum() < 2:
+            ax.set_axis_off()
+            continue
+        r, h = ref[keep, k], hyp[keep, k]
+        ax.scatter(r, h, s=8, alpha=0.6)
+        lo, hi = min(r.min(), h.min()), max(r.max(), h.max())
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_title(f"{name}: CCC {ccc(h, r):.3f}", fontsize=9)
+        ax.set_xlabel("true"), ax.set_ylabel("predicted")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def _read_avd(path) -> Dict[str, List[float]]:
+    return {u: [float("nan") if x == NO_LABEL else float(x) for x in v.split()]
+            for u, v in read_table(path).items()}
+
+
+def score_dir(ref_file, hyp_file, labels: List[str], out_dir, avd_ref_file=None, avd_hyp_file=None) -> Dict:
+    """Score hypotheses against references and write metrics.json (+ confusion txt/png for
+    categorical labels, scatter png for V/A/D). Utterances whose reference is `-` (no such
+    label) are left out of that kind's metrics."""
     out = Path(out_dir)
+    m: Dict = {}
+    scored = set()
+    if ref_file is not None:
+        ref, hyp = read_table(ref_file), read_table(hyp_file)
+        utts = sorted(u for u in ref if ref[u] != NO_LABEL)
+        missing = [u for u in utts if u not in hyp]
+        if missing:
+            raise ValueError(f"{hyp_file}: no hypothesis for {len(missing)} utterance(s), e.g. {missing[0]}")
+        if utts:
+            m.update(classification_metrics([ref[u] for u in utts], [hyp[u] for u in utts], labels))
+            write_text(out / "confusion.txt", confusion_text(m))
+            plot_confusion(m, out / "confusion.png")
+            scored.update(utts)
+    if avd_ref_file is not None:
+        ref, hyp = _read_avd(avd_ref_file), _read_avd(avd_hyp_file)
+        utts = sorted(u for u in ref if np.isfinite(ref[u]).any())
+        missing = [u for u in utts if u not in hyp]
+        if missing:
+            raise ValueError(f"{avd_hyp_file}: no hypothesis for {len(missing)} utterance(s), e.g. {missing[0]}")
+        if utts:
+            r, h = np.array([ref[u] for u in utts]), np.array([hyp[u] for u in utts])
+            m.update(avd_metrics(r, h))
+            m["avd_ref"], m["avd_hyp"] = r.tolist(), h.tolist()
+            plot_avd_scatter(r, h, out / "avd_scatter.png")
+            scored.update(utts)
+    if not scored:
+        raise ValueError(f"nothing to score: no labelled utterance in {ref_file or avd_ref_file}")
+    m["num_utts"] = len(scored)
+    ref_dir = Path(ref_file or avd_ref_file).parent
+    if (ref_dir / "utt2spk").exists():  # a data dir's reference: name its speakers
+        spk = read_table(ref_dir / "utt2spk")
+        m["speakers"] = sorted({spk[u] for u in scored if u in spk})
     write_json(out / "metrics.json", m)
-    write_text(out / "confusion.txt", confusion_text(m))
-    plot_confusion(m, out / "confusion.png")
     return m
 
 
@@ -67,39 +119,84 @@ def git_hash() -> str:
         return "unknown"
 
 
-def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "",
-              labels: List[str] = None, pooled_refs=None) -> Dict:
-    """mean ± std (sample std, ddof=1) over folds + per-fold rows + pooled confusion."""
+CATEGORICAL = ("wa", "ua", "macro_f1", "weighted_f1")
+CONTINUOUS = ("ccc_v", "ccc_a", "ccc_d", "ccc", "mae_v", "mae_a", "mae_d")
+NAMES = {"wa": "WA", "ua": "UA", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "ccc_v": "CCC V",
+         "ccc_a": "CCC A", "ccc_d": "CCC D", "ccc": "mean CCC", "mae_v": "MAE V", "mae_a": "MAE A",
+         "mae_d": "MAE D"}
+
+
+def _fmt(key, x) -> str:
+    return f"{100 * x:.1f}" if key in CATEGORICAL else f"{x:.3f}"
+
+
+def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "") -> Dict:
+    """mean ± std (sample std, ddof=1) over folds + per-fold rows + pooled scores (confusion
+    matrix, pooled CCC, scatter plot). Metrics are those every fold has."""
     folds = [json.loads((Path(d) / "metrics.json").read_text()) for d in fold_dirs]
-    table = {k: np.array([f[k] for f in folds]) for k in HEADLINE}
+    keys = [k for k in CATEGORICAL + CONTINUOUS if all(k in f for f in folds)]
+    if not keys:
+        raise ValueError(f"no metric common to all of {fold_dirs}")
+    table = {k: np.array([f[k] for f in folds]) for k in keys}
     summary = {k: {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
                for k, v in table.items()}
-    cm = np.sum([np.array(f["confusion"]) for f in folds], axis=0)
-    labels = labels or folds[0]["labels"]
-    pooled_wa = float(np.trace(cm) / cm.sum())
-    rec = [cm[i, i] / cm[i].sum() for i in range(len(labels)) if cm[i].sum() > 0]
-    pooled = {"wa": pooled_wa, "ua": float(np.mean(rec)), "labels": labels, "confusion": cm.tolist()}
     out_file = Path(out_file)
-    plot_confusion(pooled, out_file.with_name(out_file.stem + "_confusion.png"),
-                   f"{title}: all folds pooled (row-normalised)")
+    pooled, notes = {}, []
+    if "ua" in keys:
+        cm = np.sum([np.array(f["confusion"]) for f in folds], axis=0)
+        labels = folds[0]["labels"]
+        rec = [cm[i, i] / cm[i].sum() for i in range(len(labels)) if cm[i].sum() > 0]
+        pooled.update({"wa": float(np.trace(cm) / cm.sum()), "ua": float(np.mean(rec)), "labels": labels,
+                       "confusion": cm.tolist()})
+        plot_confusion(pooled, out_file.with_name(out_file.stem + "_confusion.png"),
+                       f"{title}: all folds pooled (row-normalised)")
+        notes.append(f"Pooled over all test utterances: WA {_fmt('wa', pooled['wa'])}, UA "
+                     f"{_fmt('ua', pooled['ua'])}. Confusion matrix: `{out_file.stem}_confusion.png`.")
+    if "ccc" in keys:
+        r = np.concatenate([np.array(f["avd_ref"]) for f in folds])
+        h = np.concatenate([np.array(f["avd_hyp"]) for f in folds])
+        pooled.update(avd_metrics(r, h))
+        plot_avd_scatter(r, h, out_file.with_name(out_file.stem + "_avd_scatter.png"),
+                         f"{title}: all folds pooled")
+        notes.append("Pooled over all test utterances: " + ", ".join(
+            f"{NAMES[k]} {pooled[k]:.3f}" for k in ("ccc_v", "ccc_a", "ccc_d", "ccc") if k in pooled)
+            + f". Scatter plots: `{out_file.stem}_avd_scatter.png`.")
 
-    pct = lambda x: f"{100 * x:.1f}"
     lines = [f"## {title}", "",
-             f"{len(folds)} folds; mean ± std (sample std over folds), in %.", "",
-             "| | WA | UA | macro-F1 | weighted-F1 |", "|---|---|---|---|---|",
-             "| **mean ± std** | " + " | ".join(f"**{pct(summary[k]['mean'])} ± {pct(summary[k]['std'])}**"
-                                             for k in HEADLINE) + " |"]
+             f"{len(folds)} folds; mean ± std (sample std over folds); WA/UA/F1 in %.", "",
+             "| | " + " | ".join(NAMES[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|",
+             "| **mean ± std** | " + " | ".join(f"**{_fmt(k, summary[k]['mean'])} ± {_fmt(k, summary[k]['std'])}**"
+                                             for k in keys) + " |"]
     for d, f in zip(fold_dirs, folds):
         spk = f.get("speakers", [])
         who = f"spk {' '.join(spk)}; " if 0 < len(spk) <= 3 else (f"{len(spk)} spk; " if spk else "")
         lines.append(f"| {Path(d).parent.name} ({who}{f['num_utts']} utts) | "
-                     + " | ".join(pct(f[k]) for k in HEADLINE) + " |")
-    lines += ["", f"Pooled over all test utterances: WA {pct(pooled['wa'])}, UA {pct(pooled['ua'])}. "
-              f"Confusion matrix: `{out_file.stem}_confusion.png`.", "",
-              f"- command: `{command}`" if command else "", f"- config: `{config}`" if config else "",
-              f"- git: `{git_hash()}`", ""]
-    text = "\n".join(l for l in lines if l is not None) + "\n"
-    write_text(out_file, text)
-    result = {"summary": summary, "pooled": pooled, "folds": folds}
+                     + " | ".join(_fmt(k, f[k]) for k in keys) + " |")
+    lines += [""] + notes + ["", f"- command: `{command}`" if command else "",
+                             f"- config: `{config}`" if config else "", f"- git: `{git_hash()}`", ""]
+    write_text(out_file, "\n".join(lines) + "\n")
+    result = {"summary": summary, "pooled": pooled,
+              "folds": [{k: v for k, v in f.items() if k not in ("avd_ref", "avd_hyp")} for f in folds]}
     write_json(out_file.with_suffix(".json"), result)
     return result
+
+
+def summarize(results_files: List, out_file=None) -> str:
+    """One row per system (RESULTS.json of `aggregate`): mean ± std of every metric any of
+    them has, and the pooled scores; the table comparing variants in a RESULTS.md."""
+    runs = [(Path(f).parent.name, json.loads(Path(f).read_text())) for f in results_files]
+    keys = [k for k in ("ua", "wa", "macro_f1", "ccc_v", "ccc_a", "ccc_d", "ccc")
+            if any(k in r["summary"] for _, r in runs)]
+    pooled = [k for k in ("wa", "ua", "ccc") if any(k in r["pooled"] for _, r in runs)]
+    lines = ["| system | folds | " + " | ".join(NAMES[k] for k in keys) + " | "
+             + " | ".join(f"pooled {NAMES[k]}" for k in pooled) + " |",
+             "|---" * (2 + len(keys) + len(pooled)) + "|"]
+    for name, r in runs:
+        cells = [f"{_fmt(k, r['summary'][k]['mean'])} ± {_fmt(k, r['summary'][k]['std'])}"
+                 if k in r["summary"] else "-" for k in keys]
+        cells += [_fmt(k, r["pooled"][k]) if k in r["pooled"] else "-" for k in pooled]
+        lines.append(f"| {name} | {len(r['folds'])} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    if out_file:
+        write_text(out_file, text)
+    return text

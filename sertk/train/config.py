@@ -11,8 +11,9 @@ DEFAULTS = {
     "batch_size": 32,
     "max_epochs": 50,
     "patience": 10,             # early stopping on the valid split, in epochs
-    "select_metric": "ua",      # ua | wa | loss (valid split only; never test)
+    "select_metric": "ua",      # ua | wa | loss | ccc (mean V/A/D CCC); valid split only, never test
     "average_best": 0,          # N > 1: best.pt = average of the N best epochs by valid metric
+    "refit": False,             # then retrain on train+valid for the selected epochs (test untouched)
     "class_weight": False,      # inverse-frequency CE weights from the training split
     "label_smoothing": 0.0,
     "grad_clip": 5.0,

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
 from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
 from sertk.models.checkpoint import save_model
-from sertk.score.metrics import ua_from_indices
+from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.train.config import save_config
 
 log = logging.getLogger("sertk.train")
@@ -85,18 +86,31 @@ def _to(batch, device):
 
 
 @torch.no_grad()
-def evaluate(model, loader, device, class_weight=None):
-    """Valid loss, UA and WA (used for model selection; never run on test here)."""
+def evaluate(model, loader, device, class_weight=None) -> dict:
+    """Valid loss plus UA/WA (if the model classifies) and CCC per V/A/D dimension (if it
+    regresses), over the utterances that carry each label. Used for model selection; never
+    run on test here."""
     model.eval()
-    losses, ref, hyp = [], [], []
+    loss, n, ref, hyp, avd_ref, avd_hyp = 0.0, 0, [], [], [], []
     for batch in loader:
         batch = _to(batch, device)
         out = model(batch["feats"], batch["lengths"])
-        losses.append(float(model.loss(out, batch, class_weight)) * len(batch["utt"]))
-        ref += batch["emo"].tolist()
-        hyp += out["logits"].argmax(-1).tolist()
-    ref, hyp = np.array(ref), np.array(hyp)
-    return {"loss": sum(losses) / len(ref), "ua": ua_from_indices(ref, hyp), "wa": float(np.mean(ref == hyp))}
+        loss += float(model.loss(out, batch, class_weight)) * len(batch["utt"])
+        n += len(batch["utt"])
+        if "logits" in out and "emo" in batch:
+            keep = batch["emo"] >= 0
+            ref += batch["emo"][keep].tolist()
+            hyp += out["logits"][keep].argmax(-1).tolist()
+        if "avd" in out and "avd" in batch:
+            avd_ref.append(batch["avd"].cpu().numpy())
+            avd_hyp.append(out["avd"].float().cpu().numpy())
+    res = {"loss": loss / max(n, 1)}
+    if ref:
+        ref, hyp = np.array(ref), np.array(hyp)
+        res["ua"], res["wa"] = ua_from_indices(ref, hyp), float(np.mean(ref == hyp))
+    if avd_ref:
+        res.update(avd_metrics(np.concatenate(avd_ref), np.concatenate(avd_hyp)))
+    return res
 
 
 def _better(metric, new, best):
@@ -113,11 +127,16 @@ def plot_curves(history, path):
     ep = [h["epoch"] for h in history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
     a.plot(ep, [h["train_loss"] for h in history], label="train")
-    a.plot(ep, [h["valid"]["loss"] for h in history], label="valid")
+    valid = [h.get("valid") or {} for h in history]
+    if any(valid):
+        a.plot(ep, [v.get("loss") for v in valid], label="valid")
+    for key in ("ua", "wa", "ccc"):
+        if any(key in v for v in valid):
+            b.plot(ep, [v.get(key) for v in valid], label=f"valid {key.upper()}")
     a.set_xlabel("epoch"), a.set_ylabel("loss"), a.legend()
-    b.plot(ep, [h["valid"]["ua"] for h in history], label="valid UA")
-    b.plot(ep, [h["valid"]["wa"] for h in history], label="valid WA")
-    b.set_xlabel("epoch"), b.legend()
+    b.set_xlabel("epoch")
+    if b.lines:
+        b.legend()
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -125,6 +144,9 @@ def plot_curves(history, path):
 
 
 def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) -> dict:
+    """Train one fold. With `refit: true`, a second run then trains a fresh model on
+    train+valid for the epochs the first run selected on valid (averaging the same epochs),
+    and its weights become best.pt; the selection run's model is kept as select/best.pt."""
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     done = exp_dir / "train.done"
@@ -139,41 +161,74 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
         torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if use_cuda else "cpu")
     handler = add_log_file(exp_dir, rank)
+    ctx = (world, rank, use_cuda, device)
     try:
-        return _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda, device)
+        if not conf["refit"]:
+            result = _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx)
+        else:
+            result = _run(conf, train_dir, valid_dir, feat_dir, exp_dir / "select", ctx)
+            plan = result.get("averaged_epochs") or [result["best_epoch"]]
+            refit_data = exp_dir / "refit" / "data"
+            if rank == 0 and not (refit_data / "spk2utt").exists():
+                DataDir.combine([train_dir, valid_dir], refit_data)
+            if world > 1:
+                torch.distributed.barrier()
+            log.info("refit on %s + %s for %d epochs (averaging epochs %s)", train_dir, valid_dir,
+                     max(plan), plan)
+            result["refit"] = _run(conf, refit_data, None, feat_dir, exp_dir / "refit", ctx, plan=plan)
+            if rank == 0:
+                shutil.copyfile(exp_dir / "refit" / "best.pt", exp_dir / "best.pt.tmp")
+                os.replace(exp_dir / "best.pt.tmp", exp_dir / "best.pt")
+        if rank == 0:
+            write_json(done, result)
+        if world > 1:
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+        return result
     finally:
         if handler is not None:
             log.removeHandler(handler)
             handler.close()
 
 
-def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda, device) -> dict:
+def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
+    """One training run in exp_dir (phase marker exp_dir/run.done). Without `plan` it selects
+    on valid_dir; with `plan` (a list of epochs) it trains max(plan) epochs without a valid
+    split and best.pt averages the plan's epochs."""
+    world, rank, use_cuda, device = ctx
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    if (exp_dir / "run.done").exists():
+        return json.loads((exp_dir / "run.done").read_text())
     if rank == 0:
         save_config(conf, exp_dir / "config.yaml")
     seed_everything(conf["seed"])
 
-    emotions = DataDir(train_dir).emotions()
-    if emotions is None:
-        raise ValueError(f"{train_dir}: no emotions.txt inventory")
+    emotions = DataDir(train_dir).emotions() or []
     train_ds = FeatureDataset(train_dir, feat_dir, emotions)
-    valid_ds = FeatureDataset(valid_dir, feat_dir, emotions)
-    train_spk, valid_spk = set(train_ds.data.utt2spk.values()), set(valid_ds.data.utt2spk.values())
-    if train_spk & valid_spk:
-        raise ValueError(f"speaker(s) {sorted(train_spk & valid_spk)} in both {train_dir} and {valid_dir}")
+    valid_ds = FeatureDataset(valid_dir, feat_dir, emotions) if valid_dir is not None else None
+    if valid_ds is not None:
+        train_spk, valid_spk = set(train_ds.data.utt2spk.values()), set(valid_ds.data.utt2spk.values())
+        if train_spk & valid_spk:
+            raise ValueError(f"speaker(s) {sorted(train_spk & valid_spk)} in both {train_dir} and {valid_dir}")
 
     model = build_model(conf["model"], conf["model_conf"], input_layers=train_ds.reader.L,
                         input_dim=train_ds.reader.D, num_classes=len(emotions))
-    if hasattr(model, "set_feature_stats") and "last.pt" not in os.listdir(exp_dir):
-        model.set_feature_stats(*feature_stats(train_ds))
+    if "last.pt" not in os.listdir(exp_dir):  # on resume the stats come with the weights
+        if hasattr(model, "set_feature_stats"):
+            model.set_feature_stats(*feature_stats(train_ds))
+        if hasattr(model, "set_target_stats") and train_ds.avd_stats() is not None:
+            model.set_target_stats(*train_ds.avd_stats())
     model.to(device)
-    counts = np.bincount(train_ds.labels(), minlength=len(emotions))
-    missing = [e for e, c in zip(emotions, counts) if c == 0]
-    if missing:
-        log.warning("classes with no training utterance: %s", missing)
     class_weight = None
-    if conf["class_weight"]:
-        class_weight = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(emotions),
-                                    dtype=torch.float32, device=device)
+    if emotions:
+        counts = np.bincount(train_ds.labels(), minlength=len(emotions))
+        missing = [e for e, c in zip(emotions, counts) if c == 0]
+        if missing:
+            log.warning("classes with no training utterance: %s", missing)
+        if conf["class_weight"]:
+            class_weight = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(emotions),
+                                        dtype=torch.float32, device=device)
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if use_cuda else None)
@@ -185,8 +240,10 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
                                  seed=conf["seed"], rank=rank, world_size=world)
     train_loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate,
                               num_workers=conf["num_workers"])
-    valid_loader = DataLoader(valid_ds, collate_fn=collate, num_workers=conf["num_workers"],
-                              batch_sampler=LengthBatchSampler(valid_ds.lengths, conf["batch_size"], shuffle=False))
+    valid_loader = None
+    if valid_ds is not None:
+        valid_loader = DataLoader(valid_ds, collate_fn=collate, num_workers=conf["num_workers"],
+                                  batch_sampler=LengthBatchSampler(valid_ds.lengths, conf["batch_size"], shuffle=False))
 
     state = {"epoch": 0, "best": None, "best_epoch": 0, "bad_epochs": 0, "history": [], "step": 0,
              "nbest": []}
@@ -206,11 +263,12 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
         from torch.utils.tensorboard import SummaryWriter
         writer = SummaryWriter(str(exp_dir / "tensorboard"))
     metric = conf["select_metric"]
-    log.info("train %d utts / valid %d utts, %d classes, %d parameters, device %s, world %d",
-             len(train_ds), len(valid_ds), len(emotions),
+    max_epochs, patience = (conf["max_epochs"], conf["patience"]) if plan is None else (max(plan), math.inf)
+    log.info("train %d utts / valid %s utts, %d classes, %d parameters, device %s, world %d",
+             len(train_ds), len(valid_ds) if valid_ds is not None else "no", len(emotions),
              sum(p.numel() for p in model.parameters() if p.requires_grad), device, world)
 
-    while state["epoch"] < conf["max_epochs"] and state["bad_epochs"] < conf["patience"]:
+    while state["epoch"] < max_epochs and state["bad_epochs"] < patience:
         epoch = state["epoch"] + 1
         sampler.set_epoch(epoch)
         ddp_model.train()
@@ -234,50 +292,58 @@ def _train(conf, train_dir, valid_dir, feat_dir, exp_dir, world, rank, use_cuda,
             total += loss.item() * len(batch["utt"])
             n += len(batch["utt"])
         # every rank scores the full valid split: identical decisions without communication
-        valid = evaluate(model, valid_loader, device, class_weight)
+        valid = evaluate(model, valid_loader, device, class_weight) if valid_loader is not None else None
         state["history"].append({"epoch": epoch, "train_loss": total / max(n, 1), "valid": valid,
                                  "seconds": time.time() - t0, "lr": optimizer.param_groups[0]["lr"]})
         state["epoch"] = epoch
-        improved = _better(metric, valid[metric], state["best"])
+        if valid is not None:
+            if metric not in valid:
+                raise ValueError(f"select_metric {metric!r} is not available for this model and valid "
+                                 f"split (have: {sorted(valid)})")
+            score = valid[metric]
+        else:  # refit: the plan's epochs rank first, later ones first among them
+            score = (epoch in plan) * 1e6 + epoch
+        improved = _better(metric if valid is not None else "ua", score, state["best"])
         if improved:
-            state["best"], state["best_epoch"], state["bad_epochs"] = valid[metric], epoch, 0
+            state["best"], state["best_epoch"], state["bad_epochs"] = score, epoch, 0
         else:
             state["bad_epochs"] += 1
-        log.info("epoch %d train_loss %.4f valid loss %.4f ua %.4f wa %.4f (%.1fs, %d utt/s)%s",
-                 epoch, total / max(n, 1), valid["loss"], valid["ua"], valid["wa"], time.time() - t0,
-                 n * world / max(time.time() - t0, 1e-9), " *best*" if improved else "")
+        log.info("epoch %d train_loss %.4f%s (%.1fs, %d utt/s)%s", epoch, total / max(n, 1),
+                 "".join(f" valid {k} {v:.4f}" for k, v in (valid or {}).items()), time.time() - t0,
+                 n * world / max(time.time() - t0, 1e-9), " *best*" if improved and valid else "")
         if rank == 0:
-            for k, v in valid.items():
+            for k, v in (valid or {}).items():
                 writer.add_scalar(f"valid/{k}", v, epoch)
             writer.add_scalar("train/loss", total / max(n, 1), epoch)
-            if improved:
+            if improved and valid is not None:
                 save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta,
                            {"epoch": epoch, "valid": valid})
-            if conf["average_best"] > 1:
-                keep_nbest(state, exp_dir, model, epoch, valid[metric], metric, conf["average_best"])
+            n_keep = conf["average_best"] if plan is None else len(plan)
+            if n_keep > 1 or plan is not None:
+                keep_nbest(state, exp_dir, model, epoch, score, metric if plan is None else "ua", n_keep)
             with atomic_path(last) as tmp:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                             "scheduler": scheduler.state_dict() if scheduler else None,
                             "rng": torch.get_rng_state(), "state": state}, tmp)
     result = {"best_epoch": state["best_epoch"], "select_metric": metric, "best_valid": state["best"],
               "epochs_run": state["epoch"], "valid": state["history"][state["best_epoch"] - 1]["valid"]}
+    if plan is not None:
+        result = {"epochs_run": state["epoch"], "averaged_epochs": sorted(plan)}
     if rank == 0:
         writer.close()
-        if conf["average_best"] > 1:
-            epochs = [e for _, e in state["nbest"]]
+        epochs = sorted(e for _, e in state["nbest"])
+        if plan is not None or conf["average_best"] > 1:
             model.load_state_dict(average_states([exp_dir / "nbest" / f"epoch{e}.pt" for e in epochs]))
-            result["averaged_epochs"] = epochs
-            result["valid_averaged"] = evaluate(model, valid_loader, device, class_weight)
-            save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta,
-                       {"averaged_epochs": epochs, "valid": result["valid_averaged"]})
-            log.info("best.pt = average of epochs %s (the %d best by valid %s)", epochs, len(epochs), metric)
+            info = {"averaged_epochs": epochs}
+            if valid_loader is not None:
+                result["averaged_epochs"] = epochs
+                result["valid_averaged"] = info["valid"] = evaluate(model, valid_loader, device, class_weight)
+            save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta, info)
+            log.info("best.pt = average of epochs %s", epochs)
         write_json(exp_dir / "history.json", state["history"])
         plot_curves(state["history"], exp_dir / "curves.png")
-        write_json(exp_dir / "train.done", result)
-    if world > 1:
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
-    log.info("done: best epoch %d, valid %s %.4f", result["best_epoch"], metric, result["best_valid"])
+        write_json(exp_dir / "run.done", result)
+    log.info("run done in %s: %s", exp_dir, json.dumps(result)[:300])
     return result
 
 

@@ -48,3 +48,37 @@ def test_length_batches_and_ddp_split():
     ranks = [list(LengthBatchSampler(lengths, 3, seed=0, rank=r, world_size=2)) for r in (0, 1)]
     assert len(ranks[0]) == len(ranks[1]) == 2
     assert not {i for b in ranks[0] for i in b} & {i for b in ranks[1] for i in b}
+
+
+def test_combine_and_missing_label_markers(synth, tmp_path):
+    from sertk.data.datadir import DataDir
+    d = DataDir(synth)
+    a = d.subset(d.utts[:10], tmp_path / "a")
+    (tmp_path / "a" / "utt2emo").write_text("".join(f"{u} -\n" for u in a.utts))
+    (tmp_path / "a" / "utt2avd").write_text("".join(f"{u} 0.1 - 0.3\n" for u in a.utts))
+    d.subset(d.utts[10:25], tmp_path / "b")
+    c = DataDir.combine([tmp_path / "a", tmp_path / "b"], tmp_path / "c")
+    assert c.utts == sorted(d.utts[:25]) and c.emotions() == d.emotions()
+    assert set(c.tables) == set(d.tables)
+    import math
+    v, a_, dom = c.utt2avd(d.utts[0])
+    assert v == 0.1 and math.isnan(a_) and dom == 0.3
+
+
+def test_dataset_marks_missing_labels(synth, synth_fbank, tmp_path):
+    import numpy as np
+    from sertk.data.datadir import DataDir
+    from sertk.data.dataset import FeatureDataset, collate
+    d = DataDir(synth).subset(DataDir(synth).utts[:6], tmp_path / "d")
+    (tmp_path / "d" / "utt2emo").write_text("".join(f"{u} {'-' if i % 2 else 'sad'}\n" for i, u in enumerate(d.utts)))
+    (tmp_path / "d" / "utt2avd").write_text("".join(f"{u} {'- - -' if i < 3 else '1 2 3'}\n" for i, u in enumerate(d.utts)))
+    ds = FeatureDataset(tmp_path / "d", synth_fbank, d.emotions())
+    b = collate([ds[i] for i in range(6)])
+    assert b["emo"].tolist() == [3, -1, 3, -1, 3, -1]
+    assert np.isnan(b["avd"][:3].numpy()).all() and b["avd"][3:].tolist() == [[1, 2, 3]] * 3
+    assert set(b["gender"].tolist()) <= {0, 1}
+    assert ds.labels().tolist() == [3, 3, 3]
+    (tmp_path / "d" / "utt2emo").write_text("".join(f"{u} bored\n" for u in d.utts))
+    import pytest
+    with pytest.raises(ValueError, match=f"utterance {d.utts[0]}: unknown emotion 'bored'"):
+        FeatureDataset(tmp_path / "d", synth_fbank, d.emotions())

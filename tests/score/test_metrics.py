@@ -55,3 +55,33 @@ def test_missing_hypothesis(tmp_path):
     (tmp_path / "hyp").write_text("u1 a\n")
     with pytest.raises(ValueError, match="no hypothesis for 1 utterance.*u2"):
         score_dir(tmp_path / "ref", tmp_path / "hyp", ["a", "b"], tmp_path / "out")
+
+
+def test_continuous_scores_pooled_ccc_and_unlabelled_utterances(tmp_path):
+    rng = np.random.default_rng(0)
+    dirs, refs, hyps = [], [], []
+    for i in range(2):
+        ref = rng.normal(3, 1, (6, 3))
+        hyp = ref + rng.normal(0, 0.5, (6, 3))
+        refs.append(ref[1:]), hyps.append(hyp[1:])
+        rows = ["u0 - - -"] + [f"u{j} " + " ".join(map(str, r)) for j, r in enumerate(ref) if j]
+        (tmp_path / f"ref{i}").write_text("\n".join(rows) + "\n")
+        (tmp_path / f"hyp{i}").write_text("".join(f"u{j} " + " ".join(map(str, h)) + "\n" for j, h in enumerate(hyp)))
+        # categorical references exist only for some utterances: '-' is left out
+        (tmp_path / f"emo{i}").write_text("u0 a\nu1 b\nu2 -\nu3 a\nu4 b\nu5 a\n")
+        (tmp_path / f"emohyp{i}").write_text("u0 a\nu1 b\nu2 a\nu3 a\nu4 a\nu5 a\n")
+        d = tmp_path / f"fold{i + 1}" / "score_test"
+        m = score_dir(tmp_path / f"emo{i}", tmp_path / f"emohyp{i}", ["a", "b"], d,
+                      tmp_path / f"ref{i}", tmp_path / f"hyp{i}")
+        assert m["ccc_v"] == pytest.approx(ccc(hyp[1:, 0], ref[1:, 0]))
+        assert m["ua"] == pytest.approx((1.0 + 0.5) / 2) and sum(map(sum, m["confusion"])) == 5
+        assert m["num_utts"] == 6  # scored for at least one label kind
+        assert (d / "avd_scatter.png").stat().st_size > 1000
+        dirs.append(d)
+    r = aggregate(dirs, tmp_path / "RESULTS.md", "toy")
+    pooled_ref, pooled_hyp = np.concatenate(refs), np.concatenate(hyps)
+    assert r["pooled"]["ccc_a"] == pytest.approx(ccc(pooled_hyp[:, 1], pooled_ref[:, 1]))
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| mean CCC |" in text and "| UA |" in text and f"{r['summary']['ccc']['mean']:.3f}" in text
+    assert (tmp_path / "RESULTS_avd_scatter.png").exists() and (tmp_path / "RESULTS_confusion.png").exists()
+    assert "avd_ref" not in json.dumps(json.loads((tmp_path / "RESULTS.json").read_text())["folds"])

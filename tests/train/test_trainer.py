@@ -112,3 +112,61 @@ def test_average_of_n_best_checkpoints(synth_folds, synth_fbank, tmp_path):
     k = "head.0.weight"
     torch.testing.assert_close(best[k], sum(s[k] for s in states) / 3)
     assert 0.0 <= r["valid_averaged"]["ua"] <= 1.0
+
+
+def test_refit_on_train_plus_valid_with_the_selected_epochs(synth_folds, synth_fbank, tmp_path):
+    exp = tmp_path / "refit"
+    r = _run(synth_folds, synth_fbank, exp, ["average_best=2", "refit=true"])
+    sel = json.loads((exp / "select" / "run.done").read_text())
+    assert r["averaged_epochs"] == sel["averaged_epochs"] and len(sel["averaged_epochs"]) == 2
+    # the refit run trained on both splits, for as many epochs as the latest selected one
+    assert r["refit"] == {"epochs_run": max(sel["averaged_epochs"]), "averaged_epochs": sel["averaged_epochs"]}
+    refit_utts = (exp / "refit" / "data" / "utt2spk").read_text().splitlines()
+    n_train = len((synth_folds / "fold1" / "train" / "utt2spk").read_text().splitlines())
+    n_valid = len((synth_folds / "fold1" / "valid" / "utt2spk").read_text().splitlines())
+    assert len(refit_utts) == n_train + n_valid
+    assert "valid no utts" in (exp / "train.log").read_text()
+    # best.pt (what inference uses) is the refit model; the selection model stays beside it
+    assert all(torch.equal(a, b) for a, b in zip(_weights(exp / "best.pt").values(),
+                                                 _weights(exp / "refit" / "best.pt").values()))
+    assert not all(torch.equal(a, b) for a, b in zip(_weights(exp / "best.pt").values(),
+                                                     _weights(exp / "select" / "best.pt").values()))
+    assert _run(synth_folds, synth_fbank, exp, ["average_best=2", "refit=true"]) == r
+
+
+def _mismatched_labels(src, out):
+    """Half the speakers keep only emotions, the other half only V/A/D."""
+    from sertk.data.datadir import DataDir
+    d = DataDir(src).subset(DataDir(src).utts, out)
+    spks = d.speakers()
+    emo = {u: ("-" if d.utt2spk[u] in spks[::2] else e) for u, e in d.tables["utt2emo"].items()}
+    avd = {u: ("- - -" if d.utt2spk[u] not in spks[::2] else v) for u, v in d.tables["utt2avd"].items()}
+    from sertk.fileio import write_table
+    write_table(out / "utt2emo", emo.items())
+    write_table(out / "utt2avd", avd.items())
+    return out
+
+
+HIER = ["model=conformer_hier", "model_conf.pre_encoder_dim=16", "model_conf.mlp_dims=[16,8]",
+        "model_conf.encoder_conf.output_size=16", "model_conf.encoder_conf.linear_units=16",
+        "model_conf.encoder_conf.num_blocks=1", "model_conf.encoder_conf.attention_heads=2",
+        "batch_size=8", "max_epochs=4", "select_metric=ccc", "optim_conf.lr=3e-3"]
+
+
+def test_hierarchical_conformer_with_mismatched_labels(synth_folds, synth_fbank, tmp_path):
+    """Train half labelled discrete, half continuous; select on valid mean CCC."""
+    from sertk.data.validate import validate_datadir
+    tr = _mismatched_labels(synth_folds / "fold1" / "train", tmp_path / "train")
+    validate_datadir(tr, check_audio=False)  # '-' is a valid "no label" marker
+    conf = load_config(overrides=HIER + ["model_conf.variant=hier_cd"])
+    r = train(conf, tr, synth_folds / "fold1" / "valid", synth_fbank, tmp_path / "exp")
+    hist = json.loads((tmp_path / "exp" / "history.json").read_text())
+    assert set(hist[0]["valid"]) >= {"loss", "ua", "wa", "ccc", "ccc_v", "ccc_a", "ccc_d", "mae_v"}
+    assert r["best_valid"] == max(h["valid"]["ccc"] for h in hist)
+    assert r["valid"]["ccc"] > 0.3 and r["valid"]["ua"] > 0.4  # synthetic V/A/D follows the emotion
+
+
+def test_selecting_on_a_metric_the_model_lacks_is_an_error(synth_folds, synth_fbank, tmp_path):
+    conf = load_config(overrides=HIER + ["model_conf.variant=baseline_d", "max_epochs=1"])
+    with pytest.raises(ValueError, match="select_metric 'ccc' is not available"):
+        train(conf, synth_folds / "fold1" / "train", synth_folds / "fold1" / "valid", synth_fbank, tmp_path)

@@ -1,0 +1,81 @@
+"""Small fake copies of licensed corpora in their official layouts and file formats, with
+synthetic audio whose emotion is audible (sertk.data.synthetic.emotion_tone), so recipes can
+run end to end without the real data."""
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from sertk.data.synthetic import emotion_tone
+
+# raw label codes and their V/A/D (IEMOCAP 1-5 scale)
+IEMOCAP_CODES = {"ang": (1.8, 4.0, 4.0), "hap": (4.2, 3.5, 3.2), "exc": (4.0, 4.2, 3.5),
+                 "neu": (3.0, 2.5, 2.8), "sad": (1.9, 1.9, 2.2), "fru": (2.0, 3.3, 3.0),
+                 "xxx": (2.5, 3.0, 3.0)}
+TONE = {"ang": 0, "hap": 1, "exc": 1, "neu": 2, "sad": 3, "fru": 0, "xxx": 2}
+
+
+def _wav(path: Path, rng, code: str, f0_scale: float, sr: int = 16000, dur=(0.8, 1.6)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, emotion_tone(rng, TONE[code], f0_scale, rng.uniform(*dur), sr), sr)
+
+
+def make_iemocap(root, utts_per_speaker: int = 6, seed: int = 0) -> Path:
+    """IEMOCAP_full_release/Session{1..5}: one improvised and one scripted dialog per session,
+    both speakers in each; EmoEvaluation files in the release's tab-separated syntax (with
+    the evaluator lines that follow each turn) and transcriptions."""
+    rng = np.random.default_rng(seed)
+    root = Path(root) / "IEMOCAP_full_release"
+    codes = list(IEMOCAP_CODES)
+    for s in range(1, 6):
+        ses = root / f"Session{s}"
+        for kind in ("impro01", "script01_2"):
+            dialog = f"Ses0{s}{'F' if s % 2 else 'M'}_{kind}"
+            ev = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+            tr, t = [], 1.0
+            for spk in "FM":
+                for k in range(utts_per_speaker):
+                    code = codes[(k + s) % len(codes)]
+                    utt = f"{dialog}_{spk}{k:03d}"
+                    _wav(ses / "sentences" / "wav" / dialog / f"{utt}.wav", rng, code,
+                         1.15 if spk == "F" else 1.0)
+                    v, a, d = (np.array(IEMOCAP_CODES[code]) + rng.normal(0, 0.2, 3)).clip(1, 5)
+                    ev += [f"[{t:.4f} - {t + 1.5:.4f}]\t{utt}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]",
+                           f"C-E1:\t{code.capitalize()};\t()", f"A-E2:\tval {v:.0f}; act {a:.0f}; dom {d:.0f};\t()", ""]
+                    tr.append(f"{utt} [{t:08.4f}-{t + 1.5:08.4f}]: Words of turn {k}, said {code}.")
+                    t += 2.0
+            tr.append(f"{dialog}_MXX0 [100.0000-101.0000]: [LAUGHTER]")
+            for sub, lines in (("EmoEvaluation", ev), ("transcriptions", tr)):
+                p = ses / "dialog" / sub / f"{dialog}.txt"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text("\n".join(lines) + "\n")
+    return root
+
+
+MSP_CODES = {"N": (4.0, 3.5, 4.0), "A": (2.2, 5.5, 5.3), "H": (5.6, 4.8, 4.4), "S": (2.4, 2.6, 3.0),
+             "D": (2.5, 4.5, 4.6), "U": (4.2, 4.8, 4.0), "X": (4.0, 4.0, 4.0)}
+MSP_TONE = {"N": "neu", "A": "ang", "H": "hap", "S": "sad", "D": "fru", "U": "exc", "X": "xxx"}
+
+
+def make_msp_podcast(root, speakers_per_split=(6, 3, 3), utts_per_speaker: int = 6, seed: int = 0) -> Path:
+    """MSP-Podcast: Audios/*.wav and Labels/labels_consensus.csv (Train / Development / Test1,
+    plus a few Test2 rows and Unknown speakers, as in the release)."""
+    rng = np.random.default_rng(seed)
+    root = Path(root) / "MSP-Podcast"
+    rows = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
+    codes, n, spk_id = list(MSP_CODES), 0, 100
+    for split, n_spk in zip(("Train", "Development", "Test1", "Test2"), tuple(speakers_per_split) + (1,)):
+        for _ in range(n_spk):
+            spk_id += 1
+            gender = "Female" if spk_id % 2 else "Male"
+            for k in range(utts_per_speaker):
+                code = codes[(k + spk_id) % len(codes)]
+                n += 1
+                name = f"MSP-PODCAST_{spk_id:04d}_{n:04d}.wav"
+                _wav(root / "Audios" / name, rng, MSP_TONE[code], 1.15 if gender == "Female" else 1.0)
+                v, a, d = (np.array(MSP_CODES[code]) + rng.normal(0, 0.3, 3)).clip(1, 7)
+                sid = "Unknown" if (split == "Train" and k == 0) else str(spk_id)
+                rows.append(f"{name},{code},{a:.4f},{v:.4f},{d:.4f},{sid},{gender},{split}")
+    (root / "Labels").mkdir(parents=True, exist_ok=True)
+    (root / "Labels" / "labels_consensus.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -1,0 +1,110 @@
+"""The IEMOCAP and MSP-Podcast recipes end to end on fake corpora in the official layouts
+(tests/fake_corpora.py), with fbank features and a tiny hierarchical conformer."""
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+from tests.fake_corpora import make_iemocap, make_msp_podcast
+from tests.test_recipe import run
+
+TINY = """\
+model: conformer_hier
+model_conf:
+  variant: hier_cd
+  pre_encoder_dim: 16
+  mlp_dims: [16, 8]
+  encoder_conf: {output_size: 16, linear_units: 16, num_blocks: 1, attention_heads: 2}
+optim: adam
+optim_conf: {lr: 3.0e-3}
+batch_size: 8
+max_epochs: 4
+patience: 4
+select_metric: ccc
+average_best: 2
+"""
+FBANK = "--extract_config conf/extract_fbank.yaml --train_config conf/train_tiny.yaml --nj 1"
+
+
+def copy_recipe(name, root):
+    """A private copy of egs/<name> (without local data/exp) beside a link to the template."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "TEMPLATE").symlink_to(REPO / "egs" / "TEMPLATE")
+    d = root / name
+    shutil.copytree(REPO / "egs" / name, d, symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    (d / "conf" / "train_tiny.yaml").write_text(TINY)
+    return d
+
+
+def test_iemocap_recipe(tmp_path):
+    corpus = make_iemocap(tmp_path / "corpus")
+    d = copy_recipe("iemocap", tmp_path / "egs")
+    env = f"IEMOCAP={corpus}"
+    out = run(f"{env} ./run.sh {FBANK}", d)
+    assert "Stage 7:" in out
+    # 4-class set: fru/xxx dropped, exc merged into hap; leave-one-session-out
+    assert (d / "data" / "emotions.txt").read_text().split() == ["ang", "hap", "neu", "sad"]
+    assert "hap" in (d / "data" / "all" / "utt2emo").read_text() and "exc" not in (d / "data" / "all" / "utt2emo").read_text()
+    for f in range(1, 6):
+        test_ses = set((d / "data" / "folds" / f"fold{f}" / "test" / "utt2session").read_text().split()[1::2])
+        for part in ("train", "valid"):
+            other = set((d / "data" / "folds" / f"fold{f}" / part / "utt2session").read_text().split()[1::2])
+            assert not test_ses & other
+    res = json.loads((d / "exp" / "train_tiny_fbank" / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 5
+    assert {"ua", "wa", "ccc", "ccc_v", "ccc_a", "ccc_d"} <= set(res["summary"])
+    assert (d / "exp" / "train_tiny_fbank" / "RESULTS_avd_scatter.png").exists()
+    # restarting from stage 3 reuses the features and every finished fold
+    again = run(f"{env} ./run.sh {FBANK} --stage 3", d)
+    assert "Stage 3: features exist" in again and again.count("already trained") == 5
+    # the variant sweep (two variants here) writes a comparison table
+    run(f"{env} utils/run_hier_variants.sh --variants 'baseline_d baseline_c' --prefix v {FBANK}", d)
+    table = (d / "exp" / "v_variants.md").read_text()
+    assert "| v_baseline_d | 5 |" in table and "| v_baseline_c | 5 |" in table
+    bd = json.loads((d / "exp" / "v_baseline_d" / "RESULTS.json").read_text())["summary"]
+    bc = json.loads((d / "exp" / "v_baseline_c" / "RESULTS.json").read_text())["summary"]
+    assert "ua" in bd and "ccc" not in bd and "ccc" in bc and "ua" not in bc
+
+
+def test_iemocap_needs_the_corpus(tmp_path):
+    d = copy_recipe("iemocap", tmp_path / "egs")
+    with pytest.raises(AssertionError, match="set IEMOCAP="):
+        run(f"IEMOCAP= ./run.sh {FBANK} --stop_stage 1", d)
+
+
+def test_msp_podcast_recipe(tmp_path):
+    corpus = make_msp_podcast(tmp_path / "corpus")
+    d = copy_recipe("msp_podcast", tmp_path / "egs")
+    out = run(f"MSP_PODCAST={corpus} ./run.sh {FBANK} --train_args 'model_conf.variant=hier_dc'", d)
+    assert "Stage 7:" in out
+    split = (d / "data" / "all" / "utt2split").read_text().split()[1::2]
+    assert set(split) == {"train", "valid", "test"}  # Test2 left out
+    spk = (d / "data" / "all" / "spk2utt").read_text()
+    assert "unk_MSP-PODCAST" in spk  # an Unknown speaker is nobody else
+    res = json.loads((d / "exp" / "train_tiny_fbank" / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 1 and {"ua", "ccc"} <= set(res["summary"])
+    assert res["folds"][0]["num_utts"] == split.count("test")
+
+
+def test_cross_corpus_recipe_with_mismatched_labels(tmp_path):
+    iem = make_iemocap(tmp_path / "corpus")
+    msp = make_msp_podcast(tmp_path / "corpus")
+    root = tmp_path / "egs"
+    d = copy_recipe("iemocap_msp", root)
+    for other in ("iemocap", "msp_podcast"):  # the recipe calls their preparation scripts
+        shutil.copytree(REPO / "egs" / other, root / other, symlinks=True,
+                        ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    run(f"IEMOCAP={iem} MSP_PODCAST={msp} ./run.sh {FBANK} --train_args 'model_conf.variant=hier_dc'", d)
+    all_dir = d / "data" / "all"
+    corpus = dict(l.split() for l in (all_dir / "utt2corpus").read_text().splitlines())
+    emo = dict(l.split() for l in (all_dir / "utt2emo").read_text().splitlines())
+    avd = dict(l.split(maxsplit=1) for l in (all_dir / "utt2avd").read_text().splitlines())
+    # IEMOCAP gives only categorical labels, MSP-Podcast only dimensional ones
+    assert all((emo[u] != "-") == (c == "iemocap") for u, c in corpus.items())
+    assert all((avd[u] != "- - -") == (c == "msp") for u, c in corpus.items())
+    exp = d / "exp" / "train_tiny_fbank"
+    iem_res = json.loads((exp / "RESULTS_iemocap.json").read_text())["summary"]
+    msp_res = json.loads((exp / "RESULTS_msp.json").read_text())["summary"]
+    assert "ua" in iem_res and "ccc" not in iem_res
+    assert "ccc" in msp_res and "ua" not in msp_res
