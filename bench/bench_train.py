@@ -23,7 +23,7 @@ def main():
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     logging.disable(logging.INFO)
-    conf = load_config(a.config, [f"max_epochs={a.epochs}", f"patience={a.epochs + 1}"])
+    conf = load_config(a.config, [f"max_epochs={a.epochs}", f"patience={a.epochs + 1}", "refit=false"])
     with tempfile.TemporaryDirectory() as exp:
         train(conf, a.train_dir, a.valid_dir, a.feat_dir, exp)
         hist = json.loads((Path(exp) / "history.json").read_text())

@@ -163,7 +163,8 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
             + f". Scatter plots: `{out_file.stem}_avd_scatter.png`.")
 
     lines = [f"## {title}", "",
-             f"{len(folds)} folds; mean ± std (sample std over folds); WA/UA/F1 in %.", "",
+             f"{len(folds)} folds; mean ± std (sample std over folds)"
+             + ("; WA/UA/F1 in %." if "ua" in keys else "."), "",
              "| | " + " | ".join(NAMES[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|",
              "| **mean ± std** | " + " | ".join(f"**{_fmt(k, summary[k]['mean'])} ± {_fmt(k, summary[k]['std'])}**"
                                              for k in keys) + " |"]
