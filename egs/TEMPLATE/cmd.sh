@@ -1,5 +1,6 @@
-# How the recipe runs its jobs. run.pl runs them on this machine; on a cluster switch
-# cmd_backend to slurm or sge and adjust the options (partition, memory, time).
+# How the recipe runs its jobs. run.pl runs them on this machine; on a cluster set
+# SERTK_CMD_BACKEND=slurm or sge and adjust the options (partition, memory, time). Recipes
+# link this file; replace a recipe's link by a copy to give it its own options.
 cmd_backend=${SERTK_CMD_BACKEND:-local}
 
 case "${cmd_backend}" in

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create a new recipe: egs/TEMPLATE/setup.sh egs/<corpus>
-# Shared scripts are symlinked (fixes reach every recipe); run.sh, conf/ and local/ are yours.
+# Shared scripts are symlinked (fixes reach every recipe; cmd.sh picks its backend from
+# SERTK_CMD_BACKEND); run.sh, conf/ and local/ are yours.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 egs/<new_corpus>" >&2; exit 1; }
 dir=$1
@@ -8,8 +9,7 @@ template=$(cd "$(dirname "$0")" && pwd)
 [ -e "${dir}" ] && { echo "${dir} already exists" >&2; exit 1; }
 mkdir -p "${dir}/conf" "${dir}/local"
 rel=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))" "${template}" "${dir}")
-for f in ser.sh path.sh utils; do ln -s "${rel}/${f}" "${dir}/${f}"; done
-cp "${template}/cmd.sh" "${dir}/cmd.sh"
+for f in ser.sh path.sh cmd.sh utils; do ln -s "${rel}/${f}" "${dir}/${f}"; done
 cp "${template}/conf/"*.yaml "${dir}/conf/"
 cat > "${dir}/run.sh" <<'RUN'
 #!/usr/bin/env bash
