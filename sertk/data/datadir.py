@@ -123,6 +123,20 @@ class DataDir:
         return DataDir(outdir)
 
 
+def write_datadir(outdir, tables: Dict[str, list], spk2gender: Dict[str, str], emotions=None,
+                  emotions_file=None) -> None:
+    """What every corpus preparation writes: the utterance tables ({name: [(utt, value)]}),
+    spk2gender, spk2utt, and the emotion inventory (default: outdir/../emotions.txt, the
+    recipe-level inventory that fold subsets find in their parent)."""
+    outdir = Path(outdir)
+    for name, rows in tables.items():
+        write_table(outdir / name, rows)
+    write_table(outdir / "spk2gender", spk2gender.items())
+    write_spk2utt(outdir, dict(tables["utt2spk"]))
+    if emotions is not None:
+        write_list(emotions_file or outdir.parent / "emotions.txt", list(emotions))
+
+
 def write_spk2utt(outdir, utt2spk: Dict[str, str]) -> None:
     spk2utt = defaultdict(list)
     for utt, spk in sorted(utt2spk.items()):

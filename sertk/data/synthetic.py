@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sertk.data.datadir import write_spk2utt
-from sertk.fileio import write_list, write_table
+from sertk.data.datadir import write_datadir
 
 EMOTIONS = ["angry", "happy", "neutral", "sad"]
 AVD = {"angry": (-0.6, 0.8, 0.6), "happy": (0.7, 0.6, 0.3), "neutral": (0.0, 0.0, 0.0),
@@ -66,11 +65,7 @@ def make_corpus(out_dir, num_speakers: int = 8, utts_per_emotion: int = 4, seed:
                 tables["utt2session"].append((utt, session))
                 tables["utt2lang"].append((utt, "en"))
     data = out / "data"
-    for name, rows in tables.items():
-        write_table(data / name, rows)
-    write_table(data / "spk2gender", genders.items())
-    write_spk2utt(data, dict(tables["utt2spk"]))
-    write_list(data / "emotions.txt", EMOTIONS)
+    write_datadir(data, tables, genders, EMOTIONS, emotions_file=data / "emotions.txt")
     return data
 
 

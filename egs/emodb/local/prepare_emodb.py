@@ -9,8 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from sertk.data.datadir import write_spk2utt
-from sertk.fileio import write_list, write_table
+from sertk.data.datadir import write_datadir
 
 MALE = {"03", "10", "11", "12", "15"}
 FEMALE = {"08", "09", "13", "14", "16"}
@@ -52,12 +51,8 @@ def main():
         rows["text"].append((utt, SENTENCES[sent]))
         rows["utt2style"].append((utt, "acted"))
     out = Path(args.out)
-    for name, items in rows.items():
-        write_table(out / name, items)
-    write_spk2utt(out, dict(rows["utt2spk"]))
     spks = {s for _, s in rows["utt2spk"]}
-    write_table(out / "spk2gender", [(s, "m" if s in MALE else "f") for s in spks])
-    write_list(out.parent / "emotions.txt", list(emap.values()))
+    write_datadir(out, rows, {s: "m" if s in MALE else "f" for s in spks}, emap.values())
     print(f"{out}: {len(wavs)} utterances, {len(spks)} speakers")
 
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from sertk.data.datadir import NO_LABEL, write_spk2utt
-from sertk.fileio import write_list, write_table
+from sertk.data.datadir import NO_LABEL, write_datadir
 
 EVAL_LINE = re.compile(r"^\[(\S+) - (\S+)\]\t(\S+)\t(\S+)\t\[([^\]]+)\]")
 TRANS_LINE = re.compile(r"^(\S+) \[[^\]]*\]:\s*(.*)$")
@@ -93,11 +92,7 @@ def main():
     if not rows["wav.scp"]:
         raise SystemExit(f"{root}: no utterance with a label in {args.labels}")
     out = Path(args.out)
-    for name, items in rows.items():
-        write_table(out / name, items)
-    write_table(out / "spk2gender", genders.items())
-    write_spk2utt(out, dict(rows["utt2spk"]))
-    write_list(out.parent / "emotions.txt", list(dict.fromkeys(label_map.values())))
+    write_datadir(out, rows, genders, dict.fromkeys(label_map.values()))
     print(f"{out}: {len(rows['wav.scp'])} utterances, {len(genders)} speakers ({dropped} with other labels dropped)")
 
 

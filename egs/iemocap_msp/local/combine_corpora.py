@@ -13,8 +13,8 @@ utt2corpus lets stage 6 score each corpus on its own.
 import argparse
 from pathlib import Path
 
-from sertk.data.datadir import NO_LABEL, DataDir, write_spk2utt
-from sertk.fileio import read_list, read_table, write_list, write_table
+from sertk.data.datadir import NO_LABEL, DataDir, write_datadir
+from sertk.fileio import read_list, read_table
 
 MSP_TO_IEMOCAP = {"neu": "neu", "ang": "ang", "hap": "hap", "sad": "sad"}
 
@@ -61,11 +61,7 @@ def main():
             rows["utt2corpus"].append((u, corpus))
             genders[spk] = d.tables["spk2gender"][spk]
     out = Path(args.out)
-    for name, items in rows.items():
-        write_table(out / name, items)
-    write_table(out / "spk2gender", genders.items())
-    write_spk2utt(out, dict(rows["utt2spk"]))
-    write_list(out.parent / "emotions.txt", emotions)
+    write_datadir(out, rows, genders, emotions)
     print(f"{out}: {len(rows['wav.scp'])} utterances ({args.kinds})")
 
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from sertk.data.datadir import NO_LABEL, write_spk2utt
-from sertk.fileio import write_list, write_table
+from sertk.data.datadir import NO_LABEL, write_datadir
 
 SPLITS = {"Train": "train", "Development": "valid", "Test1": "test"}
 GENDER = {"male": "m", "female": "f"}
@@ -72,11 +71,7 @@ def main():
             rows["utt2avd"].append((utt, " ".join(f"{x:.4f}" for x in vad)))
             rows["utt2split"].append((utt, split))
     out = Path(args.out)
-    for name, items in rows.items():
-        write_table(out / name, items)
-    write_table(out / "spk2gender", genders.items())
-    write_spk2utt(out, dict(rows["utt2spk"]))
-    write_list(out.parent / "emotions.txt", list(dict.fromkeys(label_map.values())))
+    write_datadir(out, rows, genders, dict.fromkeys(label_map.values()))
     print(f"{out}: {len(rows['wav.scp'])} utterances; left out: {skipped}")
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from sertk.data.datadir import write_spk2utt
-from sertk.fileio import write_list, write_table
+from sertk.data.datadir import write_datadir
 
 
 def main():
@@ -52,11 +51,7 @@ def main():
     if not rows["wav.scp"]:
         raise SystemExit(f"{table}: no speech rows")
     out = Path(args.out)
-    for name, items in rows.items():
-        write_table(out / name, items)
-    write_table(out / "spk2gender", genders.items())
-    write_spk2utt(out, dict(rows["utt2spk"]))
-    write_list(out.parent / "emotions.txt", list(dict.fromkeys(label_map.values())))
+    write_datadir(out, rows, genders, dict.fromkeys(label_map.values()))
     print(f"{out}: {len(rows['wav.scp'])} utterances, {len(genders)} speakers")
 
 
