@@ -100,7 +100,7 @@ def extract(config, data_dir, out_dir, nj, job, num_threads, overrides):
 @click.option("--config", "config", default=None, help="Training YAML.")
 @click.option("--train-dir", required=True)
 @click.option("--valid-dir", required=True)
-@click.option("--feat-dir", required=True, help="Output dir of `sertk extract`.")
+@click.option("--feat-dir", default=None, help="Output dir of `sertk extract` (models on cached features).")
 @click.option("--exp-dir", required=True)
 @click.option("--ngpu", default=0, show_default=True,
               help="0: CPU; 1: one GPU; N>1: DDP over N processes via torchrun (gloo on CPU).")
@@ -135,7 +135,9 @@ def infer(model_path, out_dir, feat_dir, extract_config, inputs):
     try:
         conf = yaml_load(Path(extract_config).read_text()) if extract_config else None
         pred = Predictor(model_path, conf)
-        if feat_dir:
+        if pred.kind == "audio" and len(inputs) == 1 and Path(inputs[0]).is_dir():
+            post = pred.from_data_dir(inputs[0])  # waveforms and transcripts of a data dir
+        elif feat_dir:
             from sertk.data.datadir import DataDir
             from sertk.features.extract import FeatureReader
             post = pred.from_features(DataDir(inputs[0]).utts, FeatureReader(feat_dir))
@@ -211,7 +213,8 @@ def summarize(out_file, results):
 # ----------------------------------------------------------------------------- pack
 @main.command("pack")
 @click.option("--exp-dir", required=True)
-@click.option("--extract-config", required=True)
+@click.option("--extract-config", default=None, help="how the model's input features are computed "
+              "(not needed for models that read audio themselves)")
 @click.option("--out", "out_file", required=True, help="archive path (.tar.gz)")
 @click.option("--results", default=None, help="RESULTS.md to include")
 def pack_cmd(exp_dir, extract_config, out_file, results):

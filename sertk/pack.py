@@ -1,8 +1,9 @@
 """`sertk pack`: a self-contained model archive that `sertk infer` takes directly.
 
 Contents: model.pt (best checkpoint), extract.yaml (how to compute its input features from
-audio), emotions.txt, config.yaml, RESULTS.md when given, and upstream/ — a copy of a local
-upstream directory or checkpoint, so the archive works without the original paths or a hub.
+audio; absent for models that read audio themselves), emotions.txt, config.yaml, RESULTS.md
+when given, and upstream/ — copies of the local upstream/encoder directories or checkpoints
+the model needs, so the archive works without the original paths or a hub.
 """
 import shutil
 import tarfile
@@ -17,26 +18,48 @@ from sertk.config import yaml_load
 from sertk.fileio import atomic_path, write_text
 
 
+PATH_KEYS = ("name_or_path", "path_or_url")
+
+
+def _copy_local_paths(conf, root: Path) -> None:
+    """Copy every local `name_or_path`/`path_or_url` in a (nested) config into root/upstream/
+    and point the config at the copy ("./upstream/<name>", relative to the pack dir)."""
+    for key, value in list(conf.items()):
+        if isinstance(value, dict):
+            _copy_local_paths(value, root)
+        elif key in PATH_KEYS and isinstance(value, str) and Path(value).exists():
+            dst = root / "upstream" / Path(value).name
+            if not dst.exists():
+                (shutil.copytree if Path(value).is_dir() else shutil.copy)(value, dst)
+            conf[key] = "./" + str(dst.relative_to(root))
+
+
+def relocate_paths(conf, pack_dir: Path) -> None:
+    """Inverse of _copy_local_paths when a packed model is loaded from pack_dir."""
+    for key, value in list(conf.items()):
+        if isinstance(value, dict):
+            relocate_paths(value, pack_dir)
+        elif key in PATH_KEYS and isinstance(value, str) and value.startswith("./"):
+            conf[key] = str(Path(pack_dir) / value[2:])
+
+
 def pack(exp_dir, extract_config, out_file, results=None) -> Path:
     exp_dir, out_file = Path(exp_dir), Path(out_file)
     best = exp_dir / "best.pt"
     if not best.exists():
         raise FileNotFoundError(f"{best} not found: train first")
-    conf = yaml_load(Path(extract_config).read_text())
     name = out_file.name.replace(".tar.gz", "").replace(".tgz", "")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / name
         root.mkdir()
-        shutil.copy(best, root / "model.pt")
-        uc = conf.setdefault("upstream_conf", {})
-        for key in ("name_or_path", "path_or_url"):
-            src = uc.get(key)
-            if isinstance(src, str) and Path(src).exists():
-                dst = root / "upstream" / Path(src).name
-                (shutil.copytree if Path(src).is_dir() else shutil.copy)(src, dst)
-                uc[key] = "./" + str(dst.relative_to(root))
-        write_text(root / "extract.yaml", yaml.safe_dump(conf, sort_keys=False))
         ckpt = torch.load(best, map_location="cpu", weights_only=False)
+        if extract_config:
+            conf = yaml_load(Path(extract_config).read_text())
+            _copy_local_paths(conf, root)
+            write_text(root / "extract.yaml", yaml.safe_dump(conf, sort_keys=False))
+        # encoders a model loads itself (MMER's wav2vec2/RoBERTa) travel the same way
+        _copy_local_paths(ckpt["config"]["model_conf"] or {}, root)
+        torch.save(ckpt, root / "model.pt")
         write_text(root / "emotions.txt", "".join(e + "\n" for e in ckpt["emotions"]))
         write_text(root / "config.yaml", yaml.safe_dump(ckpt["config"], sort_keys=False))
         if results and Path(results).exists():

@@ -87,3 +87,18 @@ def tiny_whisper(tmp_path_factory):
     WhisperModel(cfg).save_pretrained(d)
     WhisperFeatureExtractor(feature_size=80).save_pretrained(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def tiny_wav2vec2(tmp_path_factory):
+    from tests.tiny_models import make_tiny_wav2vec2
+
+    return make_tiny_wav2vec2(tmp_path_factory.mktemp("tiny_wav2vec2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta(tmp_path_factory):
+    from sertk.data.synthetic import WORDS
+    from tests.tiny_models import make_tiny_roberta
+
+    return make_tiny_roberta(tmp_path_factory.mktemp("tiny_roberta"), [w.upper() for w in WORDS.values()])

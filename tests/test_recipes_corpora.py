@@ -108,3 +108,24 @@ def test_cross_corpus_recipe_with_mismatched_labels(tmp_path):
     msp_res = json.loads((exp / "RESULTS_msp.json").read_text())["summary"]
     assert "ua" in iem_res and "ccc" not in iem_res
     assert "ccc" in msp_res and "ua" not in msp_res
+
+
+def test_iemocap_mmer_recipe(tmp_path, tiny_wav2vec2, tiny_roberta):
+    """MMER in the IEMOCAP recipe: no feature stage, audio + transcripts read by the model,
+    a packed archive that carries its encoders and infers on the test split."""
+    corpus = make_iemocap(tmp_path / "corpus")
+    d = copy_recipe("iemocap", tmp_path / "egs")
+    tiny = (f"model_conf.speech_encoder.name_or_path={tiny_wav2vec2} model_conf.text_encoder.name_or_path={tiny_roberta} "
+            "model_conf.fusion_dim=32 model_conf.heads=4 model_conf.ffn_dim=64 optim_conf.lr=1e-3 max_epochs=2")
+    out = run(f"IEMOCAP={corpus} ./run.sh --extract_config none --train_config conf/train_mmer.yaml "
+              f"--train_args '{tiny}' --folds 1 --tag mmer", d)
+    assert "Stage 3: nothing to extract" in out and not (d / "dump").exists()
+    exp = d / "exp" / "mmer"
+    assert (exp / "fold1" / "chars.model").exists()
+    assert "cer" in json.loads((exp / "fold1" / "history.json").read_text())[0]["valid"]
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 1 and "ua" in res["summary"]
+    packed = exp / "packed" / "mmer_fold1.tar.gz"
+    run(f". ./path.sh && sertk infer --model {packed} --out {tmp_path}/dec data/folds/fold1/test", d)
+    n_test = len((d / "data" / "folds" / "fold1" / "test" / "utt2spk").read_text().splitlines())
+    assert len((tmp_path / "dec" / "utt2emo_hyp").read_text().splitlines()) == n_test

@@ -23,7 +23,7 @@ num_folds=5
 n_valid_spk=2        # session mode
 split_file=""        # predefined mode: utt2split
 fold_seed=0
-extract_config=conf/extract.yaml
+extract_config=conf/extract.yaml  # "none": the model reads audio itself (MMER); no stage 3
 extract_args=""      # key=value overrides of the extraction config
 train_config=conf/train.yaml
 train_args=""        # key=value overrides, e.g. "optim_conf.lr=1e-4 seed=2"
@@ -45,6 +45,7 @@ Options (defaults in brackets):
   --fold_mode M             speaker|session|predefined [${fold_mode}]
   --num_folds N             folds in speaker mode [${num_folds}]
   --extract_config F        [${extract_config}]   --extract_args \"k=v ...\"
+                            (none: models that read audio themselves, e.g. MMER)
   --train_config F          [${train_config}]     --train_args \"k=v ...\"
   --tag NAME                experiment name
 "
@@ -55,6 +56,8 @@ Options (defaults in brackets):
 
 feat_tag=$(basename "${extract_config}" .yaml); feat_tag=${feat_tag#extract_}
 feat_dir=${dumpdir}/${feat_tag}
+feat_opt=(--feat-dir ${feat_dir}); pack_opt=(--extract-config ${feat_dir}/extract.yaml)
+if [ "${extract_config}" = none ]; then feat_tag=audio; feat_opt=(); pack_opt=(); fi
 [ -n "${tag}" ] || tag=$(basename "${train_config}" .yaml)_${feat_tag}
 exp=${expdir}/${tag}
 all_folds() {
@@ -87,7 +90,9 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
-  if [ -f ${feat_dir}/feats.scp ]; then
+  if [ "${extract_config}" = none ]; then
+    log "Stage 3: nothing to extract (the model reads audio)"
+  elif [ -f ${feat_dir}/feats.scp ]; then
     log "Stage 3: features exist (${feat_dir}/feats.scp)"
   else
     log "Stage 3: extract ${feat_tag} once for all utterances (${nj} shards) -> ${feat_dir}"
@@ -109,7 +114,7 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
       sertk train --config ${train_config} --ngpu ${ngpu} \
         --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
-        --feat-dir ${feat_dir} --exp-dir ${exp}/fold${f} ${train_args} &
+        "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args} &
     pids+=($!)
     if [ ${#pids[@]} -ge ${max_parallel_folds} ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
   done
@@ -121,7 +126,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   for f in $(all_folds); do
     out=${exp}/fold${f}/decode_test
     [ -f ${out}/predictions.json ] && continue
-    sertk infer --model ${exp}/fold${f}/best.pt --feat-dir ${feat_dir} --out ${out} ${datadir}/folds/fold${f}/test
+    sertk infer --model ${exp}/fold${f}/best.pt "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/test
   done
 fi
 
@@ -147,7 +152,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
   [ -n "${pack_fold}" ] || pack_fold=$(all_folds | awk '{print $1}')
   out=${exp}/packed/${tag}_fold${pack_fold}.tar.gz
   log "Stage 7: pack fold${pack_fold} -> ${out}"
-  sertk pack --exp-dir ${exp}/fold${pack_fold} --extract-config ${feat_dir}/extract.yaml \
+  sertk pack --exp-dir ${exp}/fold${pack_fold} "${pack_opt[@]}" \
     --results ${exp}/RESULTS.md --out ${out}
 fi
 log "Done (stages ${stage}-${stop_stage})"

@@ -16,19 +16,13 @@ from sertk.features.extract import FeatureReader
 GENDER_INDEX = {"f": 0, "m": 1}
 
 
-class FeatureDataset(Dataset):
-    """Items: utterance id, features (layers, frames, dim) and every label kind the data dir
-    has: `emo` (class index, -1 = none), `avd` (3 floats, NaN = none), `gender` (0 f, 1 m)."""
+class LabelledUtterances(Dataset):
+    """The utterances of a data dir with every label kind it has: `emo` (class index, -1 =
+    none), `avd` (3 floats, NaN = none), `gender` (0 f, 1 m). Subclasses add the input."""
 
-    def __init__(self, data_dir, feat_dir, emotions: Optional[List[str]] = None,
-                 require_labels: bool = True):
+    def __init__(self, data_dir, emotions: Optional[List[str]] = None, require_labels: bool = True):
         self.data = DataDir(data_dir)
-        self.reader = FeatureReader(feat_dir)
         self.utts = list(self.data.utts)
-        missing = [u for u in self.utts if u not in self.reader]
-        if missing:
-            raise KeyError(f"{len(missing)} utterance(s) of {self.data.path} have no features in "
-                           f"{self.reader.dir}, e.g. {missing[0]}")
         self.emotions = emotions
         self.emo_index = {e: i for i, e in enumerate(emotions or [])}
         self.emo = self.avd = self.gender = None
@@ -44,13 +38,12 @@ class FeatureDataset(Dataset):
         if self.data.has("spk2gender"):
             s2g = self.data.tables["spk2gender"]
             self.gender = np.array([GENDER_INDEX.get(s2g.get(self.data.utt2spk[u]), -1) for u in self.utts])
-        self.lengths = [self.reader.lengths[u] for u in self.utts]
 
     def __len__(self):
         return len(self.utts)
 
-    def __getitem__(self, i) -> Dict:
-        item = {"utt": self.utts[i], "feats": self.reader[self.utts[i]]}
+    def label_item(self, i) -> Dict:
+        item = {"utt": self.utts[i]}
         for key in ("emo", "avd", "gender"):
             labels = getattr(self, key)
             if labels is not None:
@@ -70,6 +63,26 @@ class FeatureDataset(Dataset):
         return np.nanmean(self.avd, 0), np.maximum(np.nanstd(self.avd, 0), 1e-6)
 
 
+class FeatureDataset(LabelledUtterances):
+    """Items: utterance id, cached features (layers, frames, dim) and the labels."""
+
+    def __init__(self, data_dir, feat_dir, emotions: Optional[List[str]] = None,
+                 require_labels: bool = True):
+        super().__init__(data_dir, emotions, require_labels)
+        self.reader = FeatureReader(feat_dir)
+        missing = [u for u in self.utts if u not in self.reader]
+        if missing:
+            raise KeyError(f"{len(missing)} utterance(s) of {self.data.path} have no features in "
+                           f"{self.reader.dir}, e.g. {missing[0]}")
+        self.lengths = [self.reader.lengths[u] for u in self.utts]
+        self.meta = self.reader.meta
+
+    def __getitem__(self, i) -> Dict:
+        item = self.label_item(i)
+        item["feats"] = self.reader[self.utts[i]]
+        return item
+
+
 def collate(items: List[Dict]) -> Dict:
     """Pad features to the longest item; `lengths` carries the real frame counts; label
     tensors keep their "missing" markers (-1, NaN) for the losses to mask."""
@@ -78,7 +91,11 @@ def collate(items: List[Dict]) -> Dict:
     feats = torch.zeros(len(items), L, int(lens.max()), D)
     for i, it in enumerate(items):
         feats[i, :, : it["feats"].shape[1]] = torch.from_numpy(it["feats"])
-    batch = {"utt": [it["utt"] for it in items], "feats": feats, "lengths": lens}
+    return collate_labels(items, {"utt": [it["utt"] for it in items], "feats": feats, "lengths": lens})
+
+
+def collate_labels(items: List[Dict], batch: Dict) -> Dict:
+    """Add the label kinds every item has to batch."""
     if all("emo" in it for it in items):
         batch["emo"] = torch.tensor([int(it["emo"]) for it in items])
     if all("avd" in it for it in items):

@@ -165,44 +165,58 @@ class WhisperEncoderExtractor(Upstream):
 
     @torch.inference_mode()
     def __call__(self, wavs):
-        for w in wavs:
-            if len(w) > 30 * 16000:
-                raise ValueError(f"whisper encodes at most 30 s; got {len(w) / 16000:.1f} s "
-                                 "(segment long recordings first)")
-        mel_lens = [len(w) // self.fe.hop_length for w in wavs]
-        out_lens = [(n + 1) // 2 for n in mel_lens]
+        mel_lens, out_lens = whisper_lengths(self.fe, wavs)
         if self.convention == "padded":
             mel = torch.stack([self._mel(w, True) for w in wavs]).to(self.device)
             hs = self.encoder(mel, output_hidden_states=True).hidden_states
         else:
-            hs = self._trimmed(wavs, mel_lens, out_lens)
+            hs = whisper_encode_trimmed(self.encoder, whisper_mel_batch(self.fe, wavs, mel_lens).to(self.device),
+                                        mel_lens, out_lens)
         hs = _select(list(hs), self.layers)
         return [torch.stack([h[i, : out_lens[i]] for h in hs]).float().cpu().numpy()
                 for i in range(len(wavs))]
 
-    def _trimmed(self, wavs, mel_lens, out_lens):
-        enc = self.encoder
-        T = max(mel_lens)
-        mel = torch.zeros(len(wavs), self.fe.feature_size, T)
-        for i, w in enumerate(wavs):
-            m = self._mel(w, False)
-            mel[i, :, : mel_lens[i]] = m[:, : mel_lens[i]]
-        mel = mel.to(self.device)
-        frame_mask = (torch.arange(T, device=self.device)[None] < torch.tensor(mel_lens, device=self.device)[:, None])
-        x = torch.nn.functional.gelu(enc.conv1(mel)) * frame_mask[:, None]  # zero beyond the end
-        x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
-        L = x.shape[1]
-        x = x + enc.embed_positions.weight[:L]
-        keep = torch.arange(L, device=self.device)[None] < torch.tensor(out_lens, device=self.device)[:, None]
-        attn = torch.zeros(len(wavs), 1, L, L, device=self.device)
-        attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
-        states = [x]
-        for layer in enc.layers:
-            x = layer(x, attention_mask=attn if len(wavs) > 1 else None)
-            x = x[0] if isinstance(x, tuple) else x
-            states.append(x)
-        states[-1] = enc.layer_norm(x)  # as transformers: the last state is layer-normed
-        return states
+
+def whisper_lengths(fe, wavs):
+    """(log-mel frames, encoder frames) per waveform; refuses more than Whisper's 30 s."""
+    for w in wavs:
+        if len(w) > 30 * 16000:
+            raise ValueError(f"whisper encodes at most 30 s; got {len(w) / 16000:.1f} s "
+                             "(segment long recordings first)")
+    mel_lens = [len(w) // fe.hop_length for w in wavs]
+    return mel_lens, [(n + 1) // 2 for n in mel_lens]
+
+
+def whisper_mel_batch(fe, wavs, mel_lens):
+    """Each utterance's own log-mel (no 30 s padding), zero-padded to the longest."""
+    mel = torch.zeros(len(wavs), fe.feature_size, max(mel_lens))
+    for i, w in enumerate(wavs):
+        m = fe(w, sampling_rate=16000, return_tensors="pt", padding="longest")["input_features"][0]
+        mel[i, :, : mel_lens[i]] = m[:, : mel_lens[i]]
+    return mel
+
+
+def whisper_encode_trimmed(enc, mel, mel_lens, out_lens):
+    """All hidden states of a Whisper encoder on trimmed log-mels: the positional table sliced
+    to the real length, padded frames masked in the convolutions and in self-attention.
+    Differentiable (MMER fine-tunes through it)."""
+    device = mel.device
+    T = mel.shape[-1]
+    frame_mask = (torch.arange(T, device=device)[None] < torch.tensor(mel_lens, device=device)[:, None])
+    x = torch.nn.functional.gelu(enc.conv1(mel)) * frame_mask[:, None]  # zero beyond the end
+    x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
+    L = x.shape[1]
+    x = x + enc.embed_positions.weight[:L]
+    keep = torch.arange(L, device=device)[None] < torch.tensor(out_lens, device=device)[:, None]
+    attn = torch.zeros(len(mel_lens), 1, L, L, device=device, dtype=x.dtype)
+    attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
+    states = [x]
+    for layer in enc.layers:
+        x = layer(x, attention_mask=attn if len(mel_lens) > 1 else None)
+        x = x[0] if isinstance(x, tuple) else x
+        states.append(x)
+    states[-1] = enc.layer_norm(x)  # as transformers: the last state is layer-normed
+    return states
 
 
 @register_upstream("librosa_mfcc")

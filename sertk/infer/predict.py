@@ -13,13 +13,17 @@ import torch
 from sertk.config import yaml_load
 
 from sertk.data.audio import load_audio
+from sertk.data.audio_dataset import AudioTextDataset, collate_audio
 from sertk.data.dataset import collate
 from sertk.fileio import read_table, write_json, write_table, write_text
+from sertk.models import MODELS, input_kind, model_args
 from sertk.models.checkpoint import load_model
+from sertk.pack import relocate_paths
 
 
 def resolve_model(model_path):
-    """Accept best.pt, a packed dir, or a packed .tar.gz; returns (checkpoint, extract conf)."""
+    """Accept best.pt, a packed dir, or a packed .tar.gz; returns (checkpoint, extract conf,
+    pack dir or None)."""
     p = Path(model_path)
     if p.is_file() and p.name.endswith((".tar.gz", ".tgz")):
         tmp = Path(tempfile.mkdtemp(prefix="sertk-model-"))
@@ -30,30 +34,27 @@ def resolve_model(model_path):
         ext = p / "extract.yaml"
         conf = yaml_load(ext.read_text()) if ext.exists() else None
         if conf is not None:
-            _relocate(conf, p)
-        return p / "model.pt", conf
+            relocate_paths(conf, p)  # packed upstream paths are relative to the pack dir
+        return p / "model.pt", conf, p
     if not p.exists():
         raise FileNotFoundError(f"model {p} not found (give best.pt, a packed dir or .tar.gz)")
-    return p, None
-
-
-def _relocate(conf, pack_dir: Path):
-    """Packed upstream paths are relative to the pack dir."""
-    uc = conf.get("upstream_conf", {})
-    for key in ("name_or_path", "path_or_url"):
-        if isinstance(uc.get(key), str) and uc[key].startswith("./"):
-            uc[key] = str(pack_dir / uc[key][2:])
+    return p, None, None
 
 
 class Predictor:
     def __init__(self, model_path, extract_conf: Optional[dict] = None, device: str = "cpu"):
-        ckpt_path, packed_conf = resolve_model(model_path)
-        self.model, ckpt = load_model(ckpt_path, device)
+        ckpt_path, packed_conf, pack_dir = resolve_model(model_path)
+        self.model, ckpt = load_model(ckpt_path, device, base_dir=pack_dir)
         self.emotions: List[str] = ckpt["emotions"]
         self.meta = ckpt["feats_meta"]
         self.extract_conf = extract_conf or packed_conf
         self.device = device
         self._upstream = None
+        # audio models (MMER) run their own encoders on waveforms (+ transcripts)
+        self.kind = input_kind(ckpt["config"]["model"])
+        cls, mconf = MODELS[ckpt["config"]["model"]], ckpt["config"]["model_conf"] or {}
+        self.needs_text = self.kind == "audio" and cls.needs_text(**mconf)
+        self.needs_audio = self.kind == "audio" and cls.needs_audio(**mconf)
 
     def upstream(self):
         if self._upstream is None:
@@ -67,8 +68,9 @@ class Predictor:
     @torch.no_grad()
     def _predict(self, items) -> Dict[str, Dict[str, np.ndarray]]:
         """utt -> {"posteriors": (classes,), "avd": (3,)}, whichever the model outputs."""
-        batch = collate(items)
-        out = self.model(batch["feats"].to(self.device), batch["lengths"].to(self.device))
+        batch = (collate_audio if self.kind == "audio" else collate)(items)
+        batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        out = self.model(*model_args(self.kind, batch))
         pred = {u: {} for u in batch["utt"]}
         if "logits" in out:
             for u, p in zip(batch["utt"], torch.softmax(out["logits"].float(), -1).cpu().numpy()):
@@ -85,7 +87,22 @@ class Predictor:
             pred.update(self._predict([{"utt": u, "feats": reader[u]} for u in order[i: i + batch_size]]))
         return pred
 
+    def from_data_dir(self, data_dir, batch_size=8):
+        """Audio models: waveforms (and `text`) of a data dir, batched by duration."""
+        ds = AudioTextDataset(data_dir, need_text=self.needs_text, need_audio=self.needs_audio)
+        order = sorted(range(len(ds)), key=lambda i: ds.lengths[i])
+        pred = {}
+        for i in range(0, len(order), batch_size):
+            pred.update(self._predict([ds[j] for j in order[i: i + batch_size]]))
+        return pred
+
     def from_audio(self, sources: Dict[str, str], batch_size=8):
+        if self.kind == "audio":
+            if self.needs_text:
+                raise ValueError("this model reads transcripts: give a data dir with a `text` file")
+            keys = list(sources)
+            return {u: p for i in range(0, len(keys), batch_size) for u, p in self._predict(
+                [{"utt": u, "wav": load_audio(u, sources[u])} for u in keys[i: i + batch_size]]).items()}
         up = self.upstream()
         dtype = self.meta.get("dtype", "float32")
         pred = {}

@@ -1,4 +1,5 @@
 """Models register themselves by name; importing this package registers them all."""
-from sertk.models.registry import MODELS, build_model, register_model  # noqa: F401
+from sertk.models.registry import MODELS, build_model, input_kind, model_args, register_model  # noqa: F401
 from sertk.models import baseline  # noqa: F401  (registers "baseline")
 from sertk.models import conformer_hier  # noqa: F401  (registers "conformer_hier")
+from sertk.models import mmer  # noqa: F401  (registers "mmer")

@@ -86,7 +86,18 @@ class AttentivePooling(nn.Module):
         return torch.einsum("bt,btd->bd", w, x)
 
 
-POOLINGS = {"mean": MeanPooling, "stats": StatsPooling, "attentive": AttentivePooling}
+class MaxPooling(nn.Module):
+    """Maximum over real frames, per dimension."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.out_dim = dim
+
+    def forward(self, x, mask):
+        return x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+
+
+POOLINGS = {"mean": MeanPooling, "max": MaxPooling, "stats": StatsPooling, "attentive": AttentivePooling}
 
 
 def build_pooling(kind: str, dim: int):

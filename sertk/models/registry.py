@@ -21,3 +21,15 @@ def build_model(name: str, conf: dict, **io):
         return MODELS[name](**io, **(conf or {}))
     except TypeError as e:
         raise ValueError(f"model {name!r}: bad model_conf {conf}: {e}") from e
+
+
+def input_kind(name: str) -> str:
+    """`features` (cached upstream features) or `audio` (raw waveforms + transcripts)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
+    return getattr(MODELS[name], "input_kind", "features")
+
+
+def model_args(kind: str, batch: dict) -> tuple:
+    """What a model's forward takes: the batch itself for audio models, else (feats, lengths)."""
+    return (batch,) if kind == "audio" else (batch["feats"], batch["lengths"])

@@ -50,10 +50,15 @@ class CharVocab:
         return self.sp.decode([int(i) for i in ids if int(i) > 0])
 
     def greedy_ctc(self, frame_ids: Iterable[int]) -> str:
-        """Collapse repeats, drop blanks (best-path CTC decoding)."""
-        out, prev = [], None
-        for i in (int(x) for x in frame_ids):
-            if i != prev and i != 0:
-                out.append(i)
-            prev = i
-        return self.decode(out)
+        """Best-path CTC decoding of per-frame argmax ids to text."""
+        return self.decode(collapse_ctc(frame_ids))
+
+
+def collapse_ctc(frame_ids: Iterable[int]) -> List[int]:
+    """Collapse repeats, drop blanks (id 0): per-frame best ids -> a label sequence."""
+    out, prev = [], None
+    for i in (int(x) for x in frame_ids):
+        if i != prev and i != 0:
+            out.append(i)
+        prev = i
+    return out

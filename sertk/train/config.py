@@ -9,6 +9,7 @@ DEFAULTS = {
     "scheduler": None,          # None | warmup_invsqrt | cosine
     "scheduler_conf": {},
     "batch_size": 32,
+    "accum_grad": 1,            # batches per optimizer update (gradient accumulation)
     "max_epochs": 50,
     "patience": 10,             # early stopping on the valid split, in epochs
     "select_metric": "ua",      # ua | wa | loss | ccc (mean V/A/D CCC); valid split only, never test

@@ -6,6 +6,7 @@ epoch, atomic), best.pt (model for inference), history.json, curves.png, and tra
 because the RNG state is checkpointed and the sampler is seeded per epoch, ends with the
 same model as an uninterrupted one (on CPU).
 """
+import functools
 import json
 import logging
 import math
@@ -20,12 +21,14 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from sertk.data.audio_dataset import AudioTextDataset, character_error_rate, collate_audio
 from sertk.data.datadir import DataDir
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
 from sertk.fileio import atomic_path, write_json
-from sertk.models import build_model
+from sertk.models import MODELS, build_model, input_kind, model_args
 from sertk.models.checkpoint import save_model
 from sertk.score.metrics import avd_metrics, ua_from_indices
+from sertk.text.charvocab import CharVocab
 from sertk.train.config import save_config
 
 log = logging.getLogger("sertk.train")
@@ -86,15 +89,16 @@ def _to(batch, device):
 
 
 @torch.no_grad()
-def evaluate(model, loader, device, class_weight=None) -> dict:
-    """Valid loss plus UA/WA (if the model classifies) and CCC per V/A/D dimension (if it
-    regresses), over the utterances that carry each label. Used for model selection; never
-    run on test here."""
+def evaluate(model, loader, device, class_weight=None, kind="features", vocab=None) -> dict:
+    """Valid loss plus UA/WA (if the model classifies), CCC per V/A/D dimension (if it
+    regresses) over the utterances that carry each label, and the CER of greedy CTC decoding
+    (if the model has a CTC head). Used for model selection; never run on test here."""
     model.eval()
     loss, n, ref, hyp, avd_ref, avd_hyp = 0.0, 0, [], [], [], []
+    chars_ref, chars_hyp = [], []
     for batch in loader:
         batch = _to(batch, device)
-        out = model(batch["feats"], batch["lengths"])
+        out = model(*model_args(kind, batch))
         loss += float(model.loss(out, batch, class_weight)) * len(batch["utt"])
         n += len(batch["utt"])
         if "logits" in out and "emo" in batch:
@@ -104,7 +108,14 @@ def evaluate(model, loader, device, class_weight=None) -> dict:
         if "avd" in out and "avd" in batch:
             avd_ref.append(batch["avd"].cpu().numpy())
             avd_hyp.append(out["avd"].float().cpu().numpy())
+        if "ctc_loss" in out:
+            chars_ref += [r[:k] for r, k in zip(batch["ctc"].tolist(), batch["ctc_lengths"].tolist())]
+            chars_hyp += model.ctc_greedy(out)
     res = {"loss": loss / max(n, 1)}
+    if chars_ref:
+        res["cer"] = character_error_rate(chars_ref, chars_hyp)
+        if vocab is not None:  # one decoded example: a sanity signal a number cannot give
+            log.info("valid CTC example: ref %r hyp %r", vocab.decode(chars_ref[0]), vocab.decode(chars_hyp[0]))
     if ref:
         ref, hyp = np.array(ref), np.array(hyp)
         res["ua"], res["wa"] = ua_from_indices(ref, hyp), float(np.mean(ref == hyp))
@@ -205,17 +216,20 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     seed_everything(conf["seed"])
 
     emotions = DataDir(train_dir).emotions() or []
-    train_ds = FeatureDataset(train_dir, feat_dir, emotions)
-    valid_ds = FeatureDataset(valid_dir, feat_dir, emotions) if valid_dir is not None else None
+    kind = input_kind(conf["model"])
+    make_dataset, collate_fn, io, vocab = _datasets(conf, kind, train_dir, feat_dir, emotions, exp_dir)
+    train_ds = make_dataset(train_dir)
+    valid_ds = make_dataset(valid_dir) if valid_dir is not None else None
+    if kind == "features":
+        io.update(input_layers=train_ds.reader.L, input_dim=train_ds.reader.D)
     if valid_ds is not None:
         train_spk, valid_spk = set(train_ds.data.utt2spk.values()), set(valid_ds.data.utt2spk.values())
         if train_spk & valid_spk:
             raise ValueError(f"speaker(s) {sorted(train_spk & valid_spk)} in both {train_dir} and {valid_dir}")
 
-    model = build_model(conf["model"], conf["model_conf"], input_layers=train_ds.reader.L,
-                        input_dim=train_ds.reader.D, num_classes=len(emotions))
+    model = build_model(conf["model"], conf["model_conf"], **io)
     if "last.pt" not in os.listdir(exp_dir):  # on resume the stats come with the weights
-        if hasattr(model, "set_feature_stats"):
+        if hasattr(model, "set_feature_stats") and kind == "features":
             model.set_feature_stats(*feature_stats(train_ds))
         if hasattr(model, "set_target_stats") and train_ds.avd_stats() is not None:
             model.set_target_stats(*train_ds.avd_stats())
@@ -232,17 +246,17 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if use_cuda else None)
-    optimizer = build_optimizer(conf["optim"], conf["optim_conf"], model.parameters())
+    optimizer = build_optimizer(conf["optim"], conf["optim_conf"], [p for p in model.parameters() if p.requires_grad])
     scheduler = build_scheduler(conf["scheduler"], conf["scheduler_conf"], optimizer)
     scaler = torch.amp.GradScaler("cuda", enabled=use_cuda)
 
     sampler = LengthBatchSampler(train_ds.lengths, conf["batch_size"], shuffle=True,
                                  seed=conf["seed"], rank=rank, world_size=world)
-    train_loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate,
+    train_loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate_fn,
                               num_workers=conf["num_workers"])
     valid_loader = None
     if valid_ds is not None:
-        valid_loader = DataLoader(valid_ds, collate_fn=collate, num_workers=conf["num_workers"],
+        valid_loader = DataLoader(valid_ds, collate_fn=collate_fn, num_workers=conf["num_workers"],
                                   batch_sampler=LengthBatchSampler(valid_ds.lengths, conf["batch_size"], shuffle=False))
 
     state = {"epoch": 0, "best": None, "best_epoch": 0, "bad_epochs": 0, "history": [], "step": 0,
@@ -264,35 +278,40 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
         writer = SummaryWriter(str(exp_dir / "tensorboard"))
     metric = conf["select_metric"]
     max_epochs, patience = (conf["max_epochs"], conf["patience"]) if plan is None else (max(plan), math.inf)
-    log.info("train %d utts / valid %s utts, %d classes, %d parameters, device %s, world %d",
+    log.info("train %d utts / valid %s utts, %d classes, %d trainable parameters, device %s, world %d",
              len(train_ds), len(valid_ds) if valid_ds is not None else "no", len(emotions),
              sum(p.numel() for p in model.parameters() if p.requires_grad), device, world)
+    accum = int(conf["accum_grad"])
+    evaluate_valid = functools.partial(evaluate, model, valid_loader, device, class_weight, kind, vocab)
 
     while state["epoch"] < max_epochs and state["bad_epochs"] < patience:
         epoch = state["epoch"] + 1
         sampler.set_epoch(epoch)
         ddp_model.train()
         t0, total, n = time.time(), 0.0, 0
-        for batch in tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=rank != 0):
+        optimizer.zero_grad()
+        for k, batch in enumerate(tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=rank != 0)):
             batch = _to(batch, device)
             with torch.autocast("cuda", enabled=use_cuda):
-                out = ddp_model(batch["feats"], batch["lengths"])
+                out = ddp_model(*model_args(kind, batch))
                 loss = model.loss(out, batch, class_weight, conf["label_smoothing"])
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"epoch {epoch}: non-finite loss on batch {batch['utt'][:4]}...")
-            optimizer.zero_grad()
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), conf["grad_clip"])
-            scaler.step(optimizer)
-            scaler.update()
-            if scheduler is not None:
-                scheduler.step()
-            state["step"] += 1
+            scaler.scale(loss / accum).backward()
+            # one update per `accum` batches (and for the remainder at the end of the epoch)
+            if (k + 1) % accum == 0 or k + 1 == len(train_loader):
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), conf["grad_clip"])
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad()
+                if scheduler is not None:
+                    scheduler.step()
+                state["step"] += 1
             total += loss.item() * len(batch["utt"])
             n += len(batch["utt"])
         # every rank scores the full valid split: identical decisions without communication
-        valid = evaluate(model, valid_loader, device, class_weight) if valid_loader is not None else None
+        valid = evaluate_valid() if valid_loader is not None else None
         state["history"].append({"epoch": epoch, "train_loss": total / max(n, 1), "valid": valid,
                                  "seconds": time.time() - t0, "lr": optimizer.param_groups[0]["lr"]})
         state["epoch"] = epoch
@@ -316,8 +335,8 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
                 writer.add_scalar(f"valid/{k}", v, epoch)
             writer.add_scalar("train/loss", total / max(n, 1), epoch)
             if improved and valid is not None:
-                save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta,
-                           {"epoch": epoch, "valid": valid})
+                save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.meta,
+                           {"epoch": epoch, "valid": valid}, io)
             n_keep = conf["average_best"] if plan is None else len(plan)
             if n_keep > 1 or plan is not None:
                 keep_nbest(state, exp_dir, model, epoch, score, metric if plan is None else "ua", n_keep)
@@ -337,14 +356,38 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
             info = {"averaged_epochs": epochs}
             if valid_loader is not None:
                 result["averaged_epochs"] = epochs
-                result["valid_averaged"] = info["valid"] = evaluate(model, valid_loader, device, class_weight)
-            save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.reader.meta, info)
+                result["valid_averaged"] = info["valid"] = evaluate_valid()
+            save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.meta, info, io)
             log.info("best.pt = average of epochs %s", epochs)
         write_json(exp_dir / "history.json", state["history"])
         plot_curves(state["history"], exp_dir / "curves.png")
         write_json(exp_dir / "run.done", result)
     log.info("run done in %s: %s", exp_dir, json.dumps(result)[:300])
     return result
+
+
+def _datasets(conf, kind, train_dir, feat_dir, emotions, exp_dir):
+    """(dataset factory, collate function, constructor io, character vocabulary) for the model's
+    input kind. Audio models that need CTC targets get a character vocabulary built from the
+    training transcripts only (exp_dir/chars.model)."""
+    io = {"num_classes": len(emotions)}
+    if kind == "features":
+        if not feat_dir:
+            raise ValueError(f"model {conf['model']!r} trains on cached features: give --feat-dir")
+        return (lambda d: FeatureDataset(d, feat_dir, emotions)), collate, io, None
+    cls, mconf = MODELS[conf["model"]], conf["model_conf"] or {}
+    vocab = None
+    if cls.needs_ctc(**mconf):
+        vocab_file = Path(exp_dir) / "chars.model"
+        if vocab_file.exists():
+            vocab = CharVocab(vocab_file)
+        else:
+            train = DataDir(train_dir)
+            vocab = CharVocab.build(train.table("text").values(), vocab_file)
+        io["vocab_size"] = len(vocab)
+    need_text, need_audio = cls.needs_text(**mconf), cls.needs_audio(**mconf)
+    return ((lambda d: AudioTextDataset(d, emotions, need_text, vocab, need_audio=need_audio)),
+            collate_audio, io, vocab)
 
 
 def keep_nbest(state, exp_dir: Path, model, epoch: int, score: float, metric: str, n: int) -> None:

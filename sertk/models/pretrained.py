@@ -1,0 +1,124 @@
+"""Pretrained encoders run inside a model (not cached): a speech encoder that is fine-tuned
+and a text encoder that is usually frozen. Names load from the Hugging Face hub or s3prl;
+a local directory (save_pretrained layout) or checkpoint file works the same way."""
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+
+from sertk.features.upstreams import (_quiet_transformers, whisper_encode_trimmed, whisper_lengths,
+                                     whisper_mel_batch)
+from sertk.models.layers import length_mask
+
+
+class SpeechEncoder(nn.Module):
+    """wav2vec2-style encoder on raw 16 kHz audio -> (B, T, H) frames and their lengths.
+
+    source hf:    `transformers.AutoModel` (wav2vec2, HuBERT, WavLM, data2vec-audio), name or dir.
+    source s3prl: an s3prl upstream by name (`wav2vec2`, `hubert`, ...), `path_or_url` for a
+                  local checkpoint; the last hidden state is used.
+    source whisper: a Whisper encoder (name or dir) on each utterance's own log-mel (the
+                  "trimmed" convention of the feature stage); its two convolutions are the CNN.
+    The convolutional front end is frozen (`freeze_cnn`), the transformer trains.
+    Each waveform is normalised to zero mean / unit variance over its real samples (what the
+    wav2vec2 feature extractor does) when `normalize` (not for Whisper, which takes log-mels).
+    """
+
+    def __init__(self, name_or_path: str = "facebook/wav2vec2-base", source: str = "hf",
+                 freeze_cnn: bool = True, normalize: bool = True, attention_mask: str = "auto",
+                 path_or_url: Optional[str] = None):
+        super().__init__()
+        if source not in ("hf", "s3prl", "whisper"):
+            raise ValueError(f"speech encoder source must be hf, s3prl or whisper, not {source!r}")
+        if attention_mask not in ("auto", "always", "never"):
+            raise ValueError(f"attention_mask must be auto, always or never, not {attention_mask!r}")
+        self.source, self.normalize = source, normalize and source != "whisper"
+        if source == "whisper":
+            from transformers import WhisperFeatureExtractor, WhisperModel
+
+            self.fe = WhisperFeatureExtractor.from_pretrained(name_or_path)
+            with _quiet_transformers():  # encoder-only checkpoints report the decoder as missing
+                self.model = WhisperModel.from_pretrained(name_or_path).get_encoder().float()  # fp16 checkpoints train in fp32
+            self.hidden_size = self.model.config.d_model
+            cnn = nn.ModuleList([self.model.conv1, self.model.conv2])
+        elif source == "hf":
+            from transformers import AutoModel
+
+            with _quiet_transformers():  # CTC/pretraining heads of a checkpoint are unused here
+                self.model = AutoModel.from_pretrained(name_or_path)
+            self.hidden_size = self.model.config.hidden_size
+            # wav2vec2-base style models (group-norm CNN) were pretrained on zero-padded batches
+            # without a mask; Hugging Face advises masking only layer-norm models. Output frames
+            # beyond each utterance's length are masked downstream in every case.
+            layer_norm_cnn = getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
+            self.use_mask = attention_mask == "always" or (attention_mask == "auto" and layer_norm_cnn)
+            cnn = self.model.feature_extractor
+        else:
+            from s3prl.nn import S3PRLUpstream
+
+            self.model = S3PRLUpstream(name_or_path, path_or_url=path_or_url)
+            self.hidden_size = self.model.hidden_sizes[-1]
+            self.use_mask = True  # s3prl takes the lengths itself
+            inner = self.model.upstream.model
+            cnn = getattr(inner, "feature_extractor", None)
+            if cnn is None and freeze_cnn:
+                raise ValueError(f"s3prl upstream {name_or_path!r} has no `feature_extractor` to freeze")
+        if freeze_cnn:
+            for p in cnn.parameters():
+                p.requires_grad_(False)
+
+    def _normalise(self, wav, lengths):
+        mask = length_mask(lengths, wav.shape[1]).to(wav.dtype)
+        n = lengths.clamp_min(1)[:, None].to(wav.dtype)
+        mean = (wav * mask).sum(1, keepdim=True) / n
+        var = (((wav - mean) * mask) ** 2).sum(1, keepdim=True) / n
+        return (wav - mean) / torch.sqrt(var + 1e-7) * mask
+
+    def forward(self, wav, lengths):
+        if self.normalize:
+            wav = self._normalise(wav, lengths)
+        if self.source == "s3prl":
+            hs, hs_len = self.model(wav, lengths)
+            return hs[-1], hs_len[-1]
+        if self.source == "whisper":
+            wavs = [w[:n].detach().cpu().numpy() for w, n in zip(wav, lengths.tolist())]
+            mel_lens, out_lens = whisper_lengths(self.fe, wavs)
+            mel = whisper_mel_batch(self.fe, wavs, mel_lens).to(wav.device)
+            states = whisper_encode_trimmed(self.model, mel, mel_lens, out_lens)
+            return states[-1], torch.tensor(out_lens, device=wav.device)
+        mask = length_mask(lengths, wav.shape[1]).long() if self.use_mask else None
+        out = self.model(wav, attention_mask=mask)
+        out_lens = self.model._get_feat_extract_output_lengths(lengths).clamp(max=out.last_hidden_state.shape[1])
+        return out.last_hidden_state, out_lens
+
+
+class TextEncoder(nn.Module):
+    """A Hugging Face text encoder (paper: roberta-base) on transcripts -> (B, T, H) token
+    states and a mask. Frozen by default: kept in eval mode and run without gradients."""
+
+    def __init__(self, name_or_path: str = "roberta-base", freeze: bool = True, max_length: int = 128):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        with _quiet_transformers():  # pooler/LM heads of a checkpoint are unused here
+            self.model = AutoModel.from_pretrained(name_or_path)
+        self.hidden_size = self.model.config.hidden_size
+        self.freeze, self.max_length = freeze, max_length
+        if freeze:
+            for p in self.model.parameters():
+                p.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze:
+            self.model.eval()  # no dropout in a frozen encoder
+        return self
+
+    def forward(self, texts: List[str]):
+        device = next(self.model.parameters()).device
+        tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt").to(device)
+        with torch.set_grad_enabled(not self.freeze and torch.is_grad_enabled()):
+            out = self.model(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"])
+        return out.last_hidden_state, tok["attention_mask"].bool()
