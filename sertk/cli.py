@@ -131,16 +131,21 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
 @click.argument("inputs", nargs=-1, required=True)
 def infer(model_path, out_dir, feat_dir, extract_config, inputs):
     """Predict emotions for INPUTS: a data dir, a wav.scp, or audio files."""
+    from sertk.data.dataset import split_feat_dirs
     from sertk.infer.predict import Predictor, audio_sources
     try:
-        conf = yaml_load(Path(extract_config).read_text()) if extract_config else None
+        conf = None
+        if extract_config:  # several comma-separated configs: one per feature stream
+            confs = [yaml_load(Path(c).read_text()) for c in extract_config.split(",")]
+            conf = confs[0] if len(confs) == 1 else confs
         pred = Predictor(model_path, conf)
         if pred.kind == "audio" and len(inputs) == 1 and Path(inputs[0]).is_dir():
             post = pred.from_data_dir(inputs[0])  # waveforms and transcripts of a data dir
         elif feat_dir:
             from sertk.data.datadir import DataDir
             from sertk.features.extract import FeatureReader
-            post = pred.from_features(DataDir(inputs[0]).utts, FeatureReader(feat_dir))
+            readers = [FeatureReader(d) for d in split_feat_dirs(feat_dir)]
+            post = pred.from_features(DataDir(inputs[0]).utts, readers)
         else:
             post = pred.from_audio(audio_sources(list(inputs)))
         pred.write(post, out_dir)

@@ -53,10 +53,12 @@ def pack(exp_dir, extract_config, out_file, results=None) -> Path:
         root = Path(tmp) / name
         root.mkdir()
         ckpt = torch.load(best, map_location="cpu", weights_only=False)
-        if extract_config:
-            conf = yaml_load(Path(extract_config).read_text())
-            _copy_local_paths(conf, root)
-            write_text(root / "extract.yaml", yaml.safe_dump(conf, sort_keys=False))
+        if extract_config:  # comma-separated: one config per feature stream, stored as a list
+            confs = [yaml_load(Path(c).read_text()) for c in str(extract_config).split(",")]
+            for conf in confs:
+                _copy_local_paths(conf, root)
+            write_text(root / "extract.yaml", yaml.safe_dump(confs[0] if len(confs) == 1 else confs,
+                                                             sort_keys=False))
         # encoders a model loads itself (MMER's wav2vec2/RoBERTa) travel the same way
         _copy_local_paths(ckpt["config"]["model_conf"] or {}, root)
         torch.save(ckpt, root / "model.pt")

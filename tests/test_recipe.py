@@ -115,3 +115,41 @@ def test_packed_model_infers_from_raw_audio(recipe, tmp_path):
         utt = line.split()[0]
         got = np.array([ours[utt]["posteriors"][l] for l in labels])
         np.testing.assert_allclose(got, stage5[utt], atol=2e-3)
+
+
+CAMULENET_YAML = """\
+model: camulenet
+model_conf: {max_frames: 256, att_dim: 16, gru_hidden: 8, image_size: 64, alexnet_weights: none, net_dims: [16, 16, 16]}
+optim: adam
+optim_conf: {lr: 1.0e-3}
+batch_size: 16
+max_epochs: 2
+select_metric: loss
+"""
+
+
+def test_three_feature_streams_camulenet(recipe, tmp_path):
+    """Several extraction configs = several feature streams: extracted once each, trained on
+    together (CAMuLeNet), packed together, and the pack infers on raw audio."""
+    d, _, _ = recipe
+    (d / "conf" / "train_camu.yaml").write_text(CAMULENET_YAML)
+    streams = "conf/extract_fbank.yaml conf/extract_spectrogram.yaml conf/extract_mfcc40.yaml"
+    out = run(f"./run.sh --stage 3 --extract_config '{streams}' --train_config conf/train_camu.yaml "
+              "--folds 1 --tag camu", d)
+    assert "Stage 3: features exist (dump/fbank/feats.scp)" in out
+    assert (d / "dump" / "spectrogram" / "feats.scp").exists() and (d / "dump" / "mfcc40" / "feats.scp").exists()
+    exp = d / "exp" / "camu"
+    history = json.loads((exp / "fold1" / "history.json").read_text())
+    assert "gender_acc" in history[-1]["valid"]
+    lines = (d / "data" / "folds" / "fold1" / "test" / "wav.scp").read_text().splitlines()[:4]
+    run(f"sertk infer --model {exp}/packed/camu_fold1.tar.gz --out {tmp_path}/out "
+        + " ".join(l.split(maxsplit=1)[1] for l in lines), d)
+    ours = {p["utt"]: p for p in json.loads((tmp_path / "out" / "predictions.json").read_text())}
+    labels = (d / "data" / "emotions.txt").read_text().split()
+    stage5 = {}
+    for line in (exp / "fold1" / "decode_test" / "posteriors.txt").read_text().splitlines()[1:]:
+        utt, *p = line.split()
+        stage5[utt] = [float(x) for x in p]
+    assert set(ours) <= set(stage5) and len(ours) == 4
+    for utt, pred in ours.items():  # raw audio through the three packed upstreams = the cached streams
+        np.testing.assert_allclose([pred["posteriors"][l] for l in labels], stage5[utt], atol=2e-3)

@@ -24,7 +24,8 @@ n_valid_spk=2        # session mode
 split_file=""        # predefined mode: utt2split
 fold_seed=0
 extract_config=conf/extract.yaml  # "none": the model reads audio itself (MMER); no stage 3
-extract_args=""      # key=value overrides of the extraction config
+                     # several configs ("conf/a.yaml conf/b.yaml"): one feature stream each (CAMuLeNet)
+extract_args=""      # key=value overrides of the (first) extraction config
 train_config=conf/train.yaml
 train_args=""        # key=value overrides, e.g. "optim_conf.lr=1e-4 seed=2"
 tag=""               # experiment name (default: train and extract config names)
@@ -54,10 +55,17 @@ Options (defaults in brackets):
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$0: unexpected argument(s): $* (see --help)" >&2; exit 1; }
 
-feat_tag=$(basename "${extract_config}" .yaml); feat_tag=${feat_tag#extract_}
-feat_dir=${dumpdir}/${feat_tag}
-feat_opt=(--feat-dir ${feat_dir}); pack_opt=(--extract-config ${feat_dir}/extract.yaml)
-if [ "${extract_config}" = none ]; then feat_tag=audio; feat_opt=(); pack_opt=(); fi
+# one dump dir per extraction config; several are passed on comma-separated (feature streams)
+extract_configs=(${extract_config}); [ "${extract_config}" != none ] || extract_configs=()
+feat_tags=(); feat_dirs=(); extract_yamls=()
+for c in "${extract_configs[@]}"; do
+  t=$(basename "${c}" .yaml); t=${t#extract_}
+  feat_tags+=("${t}"); feat_dirs+=("${dumpdir}/${t}"); extract_yamls+=("${dumpdir}/${t}/extract.yaml")
+done
+feat_tag=$(IFS=+; echo "${feat_tags[*]}")
+feat_dir=$(IFS=,; echo "${feat_dirs[*]}")
+feat_opt=(--feat-dir "${feat_dir}"); pack_opt=(--extract-config "$(IFS=,; echo "${extract_yamls[*]}")")
+if [ ${#extract_configs[@]} -eq 0 ]; then feat_tag=audio; feat_opt=(); pack_opt=(); fi
 [ -n "${tag}" ] || tag=$(basename "${train_config}" .yaml)_${feat_tag}
 exp=${expdir}/${tag}
 all_folds() {
@@ -90,18 +98,19 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
-  if [ "${extract_config}" = none ]; then
-    log "Stage 3: nothing to extract (the model reads audio)"
-  elif [ -f ${feat_dir}/feats.scp ]; then
-    log "Stage 3: features exist (${feat_dir}/feats.scp)"
-  else
-    log "Stage 3: extract ${feat_tag} once for all utterances (${nj} shards) -> ${feat_dir}"
+  [ ${#extract_configs[@]} -gt 0 ] || log "Stage 3: nothing to extract (the model reads audio)"
+  for i in "${!extract_configs[@]}"; do
+    c=${extract_configs[$i]}; d=${feat_dirs[$i]}
+    args=""; [ $i -eq 0 ] && args=${extract_args}
+    if [ -f ${d}/feats.scp ]; then
+      log "Stage 3: features exist (${d}/feats.scp)"; continue
+    fi
+    log "Stage 3: extract $(basename ${d}) once for all utterances (${nj} shards) -> ${d}"
     threads=$(( $(nproc) / nj )); [ ${threads} -ge 1 ] || threads=1
-    ${extract_cmd} --num_threads ${threads} --gpu ${ngpu} JOB=1:${nj} ${feat_dir}/log/extract.JOB.log \
-      sertk extract --config ${extract_config} --nj ${nj} --job JOB --num-threads ${threads} \
-      ${datadir}/all ${feat_dir} ${extract_args}
-    sertk extract --config ${extract_config} --nj ${nj} ${datadir}/all ${feat_dir} ${extract_args}
-  fi
+    ${extract_cmd} --num_threads ${threads} --gpu ${ngpu} JOB=1:${nj} ${d}/log/extract.JOB.log \
+      sertk extract --config ${c} --nj ${nj} --job JOB --num-threads ${threads} ${datadir}/all ${d} ${args}
+    sertk extract --config ${c} --nj ${nj} ${datadir}/all ${d} ${args}
+  done
 fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then

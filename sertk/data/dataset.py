@@ -63,35 +63,79 @@ class LabelledUtterances(Dataset):
         return np.nanmean(self.avd, 0), np.maximum(np.nanstd(self.avd, 0), 1e-6)
 
 
+def split_feat_dirs(feat_dir) -> List[str]:
+    """One feature dir, a list of them, or "dump/a,dump/b" (several streams per utterance)."""
+    if isinstance(feat_dir, (list, tuple)):
+        return [str(d) for d in feat_dir]
+    return [d for d in str(feat_dir).split(",") if d]
+
+
 class FeatureDataset(LabelledUtterances):
-    """Items: utterance id, cached features (layers, frames, dim) and the labels."""
+    """Items: utterance id, cached features (layers, frames, dim) and the labels. With several
+    feature dirs (streams, e.g. Whisper + spectrogram + MFCC) `feats` is a tuple with one
+    array per stream; batches are formed by the length of the first stream."""
 
     def __init__(self, data_dir, feat_dir, emotions: Optional[List[str]] = None,
                  require_labels: bool = True):
         super().__init__(data_dir, emotions, require_labels)
-        self.reader = FeatureReader(feat_dir)
-        missing = [u for u in self.utts if u not in self.reader]
-        if missing:
-            raise KeyError(f"{len(missing)} utterance(s) of {self.data.path} have no features in "
-                           f"{self.reader.dir}, e.g. {missing[0]}")
+        self.readers = [FeatureReader(d) for d in split_feat_dirs(feat_dir)]
+        self.reader = self.readers[0]
+        for reader in self.readers:
+            missing = [u for u in self.utts if u not in reader]
+            if missing:
+                raise KeyError(f"{len(missing)} utterance(s) of {self.data.path} have no features in "
+                               f"{reader.dir}, e.g. {missing[0]}")
         self.lengths = [self.reader.lengths[u] for u in self.utts]
-        self.meta = self.reader.meta
+        self.meta = self.reader.meta if len(self.readers) == 1 else {"streams": [r.meta for r in self.readers]}
+
+    @property
+    def multi_stream(self) -> bool:
+        return len(self.readers) > 1
+
+    def input_io(self) -> Dict:
+        """The model constructor arguments the features decide (a list per stream when several)."""
+        if not self.multi_stream:
+            return {"input_layers": self.reader.L, "input_dim": self.reader.D}
+        return {"input_layers": [r.L for r in self.readers], "input_dim": [r.D for r in self.readers]}
 
     def __getitem__(self, i) -> Dict:
         item = self.label_item(i)
-        item["feats"] = self.reader[self.utts[i]]
+        u = self.utts[i]
+        item["feats"] = tuple(r[u] for r in self.readers) if self.multi_stream else self.reader[u]
         return item
 
 
 def collate(items: List[Dict]) -> Dict:
     """Pad features to the longest item; `lengths` carries the real frame counts; label
-    tensors keep their "missing" markers (-1, NaN) for the losses to mask."""
-    L, _, D = items[0]["feats"].shape
-    lens = torch.tensor([it["feats"].shape[1] for it in items])
-    feats = torch.zeros(len(items), L, int(lens.max()), D)
-    for i, it in enumerate(items):
-        feats[i, :, : it["feats"].shape[1]] = torch.from_numpy(it["feats"])
+    tensors keep their "missing" markers (-1, NaN) for the losses to mask. Several streams
+    (tuples) are padded each on its own: `feats` and `lengths` are then lists."""
+    if isinstance(items[0]["feats"], tuple):
+        streams = [_pad([it["feats"][k] for it in items]) for k in range(len(items[0]["feats"]))]
+        batch = {"utt": [it["utt"] for it in items], "feats": [f for f, _ in streams],
+                 "lengths": [n for _, n in streams]}
+        return collate_labels(items, batch)
+    feats, lens = _pad([it["feats"] for it in items])
     return collate_labels(items, {"utt": [it["utt"] for it in items], "feats": feats, "lengths": lens})
+
+
+def to_device(batch: Dict, device) -> Dict:
+    """Move a batch's tensors (and lists of tensors: several streams) to device."""
+    def move(v):
+        if torch.is_tensor(v):
+            return v.to(device)
+        if isinstance(v, list) and v and torch.is_tensor(v[0]):
+            return [x.to(device) for x in v]
+        return v
+    return {k: move(v) for k, v in batch.items()}
+
+
+def _pad(arrays):
+    L, _, D = arrays[0].shape
+    lens = torch.tensor([a.shape[1] for a in arrays])
+    feats = torch.zeros(len(arrays), L, int(lens.max()), D)
+    for i, a in enumerate(arrays):
+        feats[i, :, : a.shape[1]] = torch.from_numpy(a)
+    return feats, lens
 
 
 def collate_labels(items: List[Dict], batch: Dict) -> Dict:

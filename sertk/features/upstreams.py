@@ -219,6 +219,39 @@ def whisper_encode_trimmed(enc, mel, mel_lens, out_lens):
     return states
 
 
+@register_upstream("stft")
+class STFTSpectrogram(Upstream):
+    """Log-magnitude STFT spectrogram (one 'layer', n_fft // 2 + 1 bins), e.g. CAMuLeNet's
+    image input: Hamming window, n_fft 800, window 40 and hop 10. `unit` says how to read the
+    window and hop: `ms` (40 ms / 10 ms, 100 frames per second) or `samples` (40 / 10 samples,
+    as the CAMuLeNet authors' code reads them: 1600 frames per second)."""
+
+    def __init__(self, n_fft: int = 800, win_length: float = 40, hop_length: float = 10, unit: str = "ms",
+                 window: str = "hamming", log: bool = True):
+        if unit not in ("ms", "samples"):
+            raise ValueError(f"stft unit must be ms or samples, not {unit!r}")
+        scale = 16 if unit == "ms" else 1
+        self.win, self.hop = int(round(win_length * scale)), int(round(hop_length * scale))
+        if self.win > n_fft:
+            raise ValueError(f"stft window ({self.win} samples) is longer than n_fft {n_fft}")
+        windows = {"hamming": torch.hamming_window, "hann": torch.hann_window}
+        if window not in windows:
+            raise ValueError(f"stft window must be one of {sorted(windows)}, not {window!r}")
+        self.n_fft, self.window, self.log = n_fft, windows[window](self.win), log
+        self.frame_rate = 16000 / self.hop
+
+    @torch.inference_mode()
+    def __call__(self, wavs):
+        out = []
+        for w in wavs:  # one at a time: no padding can leak into the last frames
+            spec = torch.stft(torch.from_numpy(w), self.n_fft, hop_length=self.hop, win_length=self.win,
+                              window=self.window, center=True, return_complex=True).abs()
+            if self.log:
+                spec = torch.log(spec + 1e-6)
+            out.append(spec.T[None].float().numpy())
+        return out
+
+
 @register_upstream("librosa_mfcc")
 class LibrosaMFCC(Upstream):
     """MFCCs from librosa (HTK-style mel by default); one 'layer'."""

@@ -14,7 +14,7 @@ from sertk.config import yaml_load
 
 from sertk.data.audio import load_audio
 from sertk.data.audio_dataset import AudioTextDataset, collate_audio
-from sertk.data.dataset import collate
+from sertk.data.dataset import collate, to_device
 from sertk.fileio import read_table, write_json, write_table, write_text
 from sertk.models import MODELS, input_kind, model_args
 from sertk.models.checkpoint import load_model
@@ -33,8 +33,8 @@ def resolve_model(model_path):
     if p.is_dir():
         ext = p / "extract.yaml"
         conf = yaml_load(ext.read_text()) if ext.exists() else None
-        if conf is not None:
-            relocate_paths(conf, p)  # packed upstream paths are relative to the pack dir
+        for c in conf if isinstance(conf, list) else ([conf] if conf else []):  # one per stream
+            relocate_paths(c, p)  # packed upstream paths are relative to the pack dir
         return p / "model.pt", conf, p
     if not p.exists():
         raise FileNotFoundError(f"model {p} not found (give best.pt, a packed dir or .tar.gz)")
@@ -56,20 +56,23 @@ class Predictor:
         self.needs_text = self.kind == "audio" and cls.needs_text(**mconf)
         self.needs_audio = self.kind == "audio" and cls.needs_audio(**mconf)
 
-    def upstream(self):
+    def upstreams(self):
+        """One upstream per feature stream (a list extraction config = several streams)."""
         if self._upstream is None:
             if self.extract_conf is None:
                 raise ValueError("raw audio needs the feature extraction config: use a packed "
                                  "model or pass --extract-config")
             from sertk.features.upstreams import build_upstream
-            self._upstream = build_upstream(self.extract_conf["upstream"], self.extract_conf.get("upstream_conf"))
+            confs = self.extract_conf if isinstance(self.extract_conf, list) else [self.extract_conf]
+            self._upstream = [(build_upstream(c["upstream"], c.get("upstream_conf")), c.get("dtype", "float32"))
+                              for c in confs]
         return self._upstream
 
     @torch.no_grad()
     def _predict(self, items) -> Dict[str, Dict[str, np.ndarray]]:
         """utt -> {"posteriors": (classes,), "avd": (3,)}, whichever the model outputs."""
         batch = (collate_audio if self.kind == "audio" else collate)(items)
-        batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        batch = to_device(batch, self.device)
         out = self.model(*model_args(self.kind, batch))
         pred = {u: {} for u in batch["utt"]}
         if "logits" in out:
@@ -82,9 +85,11 @@ class Predictor:
 
     def from_features(self, utts, reader, batch_size=32):
         pred = {}
-        order = sorted(utts, key=lambda u: reader.lengths[u])
+        readers = reader if isinstance(reader, list) else [reader]
+        order = sorted(utts, key=lambda u: readers[0].lengths[u])
         for i in range(0, len(order), batch_size):
-            pred.update(self._predict([{"utt": u, "feats": reader[u]} for u in order[i: i + batch_size]]))
+            pred.update(self._predict([{"utt": u, "feats": _stream_tuple([r[u] for r in readers])}
+                                       for u in order[i: i + batch_size]]))
         return pred
 
     def from_data_dir(self, data_dir, batch_size=8):
@@ -103,15 +108,14 @@ class Predictor:
             keys = list(sources)
             return {u: p for i in range(0, len(keys), batch_size) for u, p in self._predict(
                 [{"utt": u, "wav": load_audio(u, sources[u])} for u in keys[i: i + batch_size]]).items()}
-        up = self.upstream()
-        dtype = self.meta.get("dtype", "float32")
         pred = {}
         keys = list(sources)
         for i in range(0, len(keys), batch_size):
             chunk = keys[i: i + batch_size]
-            feats = up([load_audio(u, sources[u]) for u in chunk])
+            wavs = [load_audio(u, sources[u]) for u in chunk]
             # same rounding as the stored features the model was trained on
-            items = [{"utt": u, "feats": f.astype(dtype).astype(np.float32)} for u, f in zip(chunk, feats)]
+            streams = [[f.astype(dtype).astype(np.float32) for f in up(wavs)] for up, dtype in self.upstreams()]
+            items = [{"utt": u, "feats": _stream_tuple([s[j] for s in streams])} for j, u in enumerate(chunk)]
             pred.update(self._predict(items))
         return pred
 
@@ -133,6 +137,11 @@ class Predictor:
             for r in records:
                 r["valence"], r["arousal"], r["dominance"] = (round(float(v), 4) for v in pred[r["utt"]]["avd"])
         write_json(out / "predictions.json", records)
+
+
+def _stream_tuple(arrays):
+    """One stream: its array; several: a tuple (what FeatureDataset items hold)."""
+    return arrays[0] if len(arrays) == 1 else tuple(arrays)
 
 
 def audio_sources(inputs: List[str]) -> Dict[str, str]:

@@ -3,3 +3,5 @@ from sertk.models.registry import MODELS, build_model, input_kind, model_args, r
 from sertk.models import baseline  # noqa: F401  (registers "baseline")
 from sertk.models import conformer_hier  # noqa: F401  (registers "conformer_hier")
 from sertk.models import mmer  # noqa: F401  (registers "mmer")
+from sertk.models import ptm_cnn  # noqa: F401  (registers "ptm_cnn")
+from sertk.models import camulenet  # noqa: F401  (registers "camulenet")

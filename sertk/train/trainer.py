@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from sertk.data.audio_dataset import AudioTextDataset, character_error_rate, collate_audio
 from sertk.data.datadir import DataDir
-from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
+from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate, to_device
 from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
 from sertk.models.checkpoint import save_model
@@ -51,13 +51,13 @@ def add_log_file(exp_dir: Path, rank: int = 0):
     return fh
 
 
-def feature_stats(ds: FeatureDataset, max_utts: int = 2000):
+def feature_stats(ds: FeatureDataset, reader, max_utts: int = 2000):
     """Per-layer, per-dim mean/std over the frames of (up to max_utts) training utterances."""
-    L, D = ds.reader.L, ds.reader.D
+    L, D = reader.L, reader.D
     s, ss, n = np.zeros((L, D)), np.zeros((L, D)), 0
     step = max(1, len(ds) // max_utts)
     for u in ds.utts[::step]:
-        x = ds.reader[u].astype(np.float64)
+        x = reader[u].astype(np.float64)
         s += x.sum(1)
         ss += (x ** 2).sum(1)
         n += x.shape[1]
@@ -84,20 +84,16 @@ def build_optimizer(name, conf, params):
     return cls(params, **conf)
 
 
-def _to(batch, device):
-    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-
-
 @torch.no_grad()
 def evaluate(model, loader, device, class_weight=None, kind="features", vocab=None) -> dict:
     """Valid loss plus UA/WA (if the model classifies), CCC per V/A/D dimension (if it
-    regresses) over the utterances that carry each label, and the CER of greedy CTC decoding
-    (if the model has a CTC head). Used for model selection; never run on test here."""
+    regresses) over the utterances that carry each label, gender accuracy (if it has a gender
+    head) and the CER of greedy CTC decoding (if it has a CTC head). Used for model selection; never run on test here."""
     model.eval()
     loss, n, ref, hyp, avd_ref, avd_hyp = 0.0, 0, [], [], [], []
-    chars_ref, chars_hyp = [], []
+    chars_ref, chars_hyp, gender_ok = [], [], []
     for batch in loader:
-        batch = _to(batch, device)
+        batch = to_device(batch, device)
         out = model(*model_args(kind, batch))
         loss += float(model.loss(out, batch, class_weight)) * len(batch["utt"])
         n += len(batch["utt"])
@@ -108,10 +104,15 @@ def evaluate(model, loader, device, class_weight=None, kind="features", vocab=No
         if "avd" in out and "avd" in batch:
             avd_ref.append(batch["avd"].cpu().numpy())
             avd_hyp.append(out["avd"].float().cpu().numpy())
+        if "gender_logits" in out and "gender" in batch:  # multitask models (CAMuLeNet)
+            keep = batch["gender"] >= 0
+            gender_ok += ((out["gender_logits"][keep] > 0).long() == batch["gender"][keep]).tolist()
         if "ctc_loss" in out:
             chars_ref += [r[:k] for r, k in zip(batch["ctc"].tolist(), batch["ctc_lengths"].tolist())]
             chars_hyp += model.ctc_greedy(out)
     res = {"loss": loss / max(n, 1)}
+    if gender_ok:
+        res["gender_acc"] = float(np.mean(gender_ok))
     if chars_ref:
         res["cer"] = character_error_rate(chars_ref, chars_hyp)
         if vocab is not None:  # one decoded example: a sanity signal a number cannot give
@@ -221,7 +222,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     train_ds = make_dataset(train_dir)
     valid_ds = make_dataset(valid_dir) if valid_dir is not None else None
     if kind == "features":
-        io.update(input_layers=train_ds.reader.L, input_dim=train_ds.reader.D)
+        io.update(train_ds.input_io())
     if valid_ds is not None:
         train_spk, valid_spk = set(train_ds.data.utt2spk.values()), set(valid_ds.data.utt2spk.values())
         if train_spk & valid_spk:
@@ -230,7 +231,11 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     model = build_model(conf["model"], conf["model_conf"], **io)
     if "last.pt" not in os.listdir(exp_dir):  # on resume the stats come with the weights
         if hasattr(model, "set_feature_stats") and kind == "features":
-            model.set_feature_stats(*feature_stats(train_ds))
+            stats = [feature_stats(train_ds, r) for r in train_ds.readers]  # one per stream
+            if train_ds.multi_stream:
+                model.set_feature_stats(stats)
+            else:
+                model.set_feature_stats(*stats[0])
         if hasattr(model, "set_target_stats") and train_ds.avd_stats() is not None:
             model.set_target_stats(*train_ds.avd_stats())
     model.to(device)
@@ -291,7 +296,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
         t0, total, n = time.time(), 0.0, 0
         optimizer.zero_grad()
         for k, batch in enumerate(tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=rank != 0)):
-            batch = _to(batch, device)
+            batch = to_device(batch, device)
             with torch.autocast("cuda", enabled=use_cuda):
                 out = ddp_model(*model_args(kind, batch))
                 loss = model.loss(out, batch, class_weight, conf["label_smoothing"])
