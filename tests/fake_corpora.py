@@ -79,3 +79,53 @@ def make_msp_podcast(root, speakers_per_split=(6, 3, 3), utts_per_speaker: int =
     (root / "Labels").mkdir(parents=True, exist_ok=True)
     (root / "Labels" / "labels_consensus.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def _tone_file(path: Path, rng, emo_idx: int, f0_scale: float, sr: int = 16000):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, emotion_tone(rng, emo_idx % 4, f0_scale, rng.uniform(0.8, 1.4), sr), sr)
+
+
+def make_ravdess(root, actors: int = 6, seed: int = 0) -> Path:
+    """Audio_Speech_Actors_01-24/Actor_NN/03-01-EE-II-SS-RR-NN.wav for 4 of the 8 emotions
+    (neutral, happy, sad, angry), one song file to be ignored."""
+    rng = np.random.default_rng(seed)
+    root = Path(root) / "Audio_Speech_Actors_01-24"
+    for a in range(1, actors + 1):
+        for e, emo in enumerate(("01", "03", "04", "05")):
+            for statement in ("01", "02"):
+                name = f"03-01-{emo}-01-{statement}-01-{a:02d}.wav"
+                _tone_file(root / f"Actor_{a:02d}" / name, rng, e, 1.0 if a % 2 else 1.15, 48000)
+    _tone_file(root / "Actor_01" / "03-02-01-01-01-01-01.wav", rng, 0, 1.0)  # song
+    return root
+
+
+def make_crema_d(root, actors=(1001, 1002, 1003, 1004, 1005, 1006), seed: int = 0) -> Path:
+    """CREMA-D/AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav + VideoDemographics.csv."""
+    rng = np.random.default_rng(seed)
+    root = Path(root) / "CREMA-D"
+    demo = ['"ActorID","Age","Sex","Race","Ethnicity"']
+    for i, actor in enumerate(actors):
+        sex = "Male" if i % 2 == 0 else "Female"
+        demo.append(f'{actor},{30 + i},"{sex}","Caucasian","Not Hispanic"')
+        for e, emo in enumerate(("ANG", "HAP", "NEU", "SAD")):
+            for sent, level in (("IEO", "HI"), ("DFA", "XX")):
+                _tone_file(root / "AudioWAV" / f"{actor}_{sent}_{emo}_{level}.wav", rng, e,
+                           1.0 if sex == "Male" else 1.15)
+    (root / "VideoDemographics.csv").write_text("\n".join(demo) + "\n")
+    return root
+
+
+def make_cafe(root, actors: int = 6, seed: int = 0) -> Path:
+    """CaFE_48k/<Émotion>/<Faible|Fort>/AA-E-I-SS.wav and CaFE_48k/Neutre/AA-N-SS.wav."""
+    rng = np.random.default_rng(seed)
+    root = Path(root) / "CaFE_48k"
+    dirs = {"C": "Colère", "J": "Joie", "T": "Tristesse"}
+    for a in range(1, actors + 1):
+        f0 = 1.0 if a % 2 else 1.15
+        for e, code in enumerate("CJT"):
+            for s, (intensity, sub) in enumerate(((1, "Faible"), (2, "Fort"))):
+                _tone_file(root / dirs[code] / sub / f"{a:02d}-{code}-{intensity}-{s + 1:02d}.wav", rng, e, f0, 48000)
+        for s in (1, 2):
+            _tone_file(root / "Neutre" / f"{a:02d}-N-{s:02d}.wav", rng, 3, f0, 48000)
+    return root
