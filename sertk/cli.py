@@ -154,6 +154,31 @@ def infer(model_path, out_dir, feat_dir, extract_config, inputs):
     click.echo(f"{out_dir}: {len(post)} utterances")
 
 
+@main.command()
+@click.option("--model", "model_path", required=True, help="best.pt, a packed dir, or a packed .tar.gz")
+@click.option("--feat-dir", required=True, help="cached features of the data dir (comma-separated streams)")
+@click.option("--out", "out_file", required=True, help="PNG file")
+@click.argument("data_dir")
+def tsne(model_path, feat_dir, out_file, data_dir):
+    """t-SNE map of a model's final embeddings on DATA_DIR (colour = emotion, marker = gender)."""
+    from sertk.data.datadir import DataDir
+    from sertk.data.dataset import split_feat_dirs
+    from sertk.features.extract import FeatureReader
+    from sertk.infer.predict import Predictor
+    from sertk.score.tsne import plot_tsne
+    try:
+        d = DataDir(data_dir)
+        pred = Predictor(model_path).from_features(d.utts, [FeatureReader(f) for f in split_feat_dirs(feat_dir)])
+        emb = {u: p["embedding"] for u, p in pred.items() if "embedding" in p}
+        if not emb:
+            raise ValueError(f"{model_path}: this model exposes no embedding (camulenet does)")
+        genders = {u: d.tables.get("spk2gender", {}).get(s, "") for u, s in d.utt2spk.items()}
+        plot_tsne(emb, d.table("utt2emo"), out_file, genders, title=Path(data_dir).name)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        _fail(e)
+    click.echo(out_file)
+
+
 # ----------------------------------------------------------------------------- score
 @main.command()
 @click.option("--ref", default=None, help="utt2emo of the test split")

@@ -151,5 +151,9 @@ def test_three_feature_streams_camulenet(recipe, tmp_path):
         utt, *p = line.split()
         stage5[utt] = [float(x) for x in p]
     assert set(ours) <= set(stage5) and len(ours) == 4
+    # the paper's Fig. 3: t-SNE of the final embeddings of a fold's test split
+    run(f"sertk tsne --model {exp}/fold1/best.pt --feat-dir dump/fbank,dump/spectrogram,dump/mfcc40 "
+        f"--out {tmp_path}/tsne.png data/folds/fold1/test", d)
+    assert (tmp_path / "tsne.png").stat().st_size > 1000
     for utt, pred in ours.items():  # raw audio through the three packed upstreams = the cached streams
         np.testing.assert_allclose([pred["posteriors"][l] for l in labels], stage5[utt], atol=2e-3)

@@ -81,6 +81,9 @@ class Predictor:
         if "avd" in out:
             for u, v in zip(batch["utt"], out["avd"].float().cpu().numpy()):
                 pred[u]["avd"] = v
+        if "embedding" in out:  # models that expose their final embedding (t-SNE plots)
+            for u, e in zip(batch["utt"], out["embedding"].float().cpu().numpy()):
+                pred[u]["embedding"] = e
         return pred
 
     def from_features(self, utts, reader, batch_size=32):
