@@ -10,14 +10,7 @@ url=http://emodb.bilderbar.info/download/download.zip
 corpus=${EMODB:-}
 if [ -z "${corpus}" ]; then
   corpus=downloads/emodb
-  if [ ! -f "${corpus}/.complete" ]; then
-    mkdir -p "${corpus}"
-    echo "Downloading EmoDB from ${url}"
-    if command -v wget >/dev/null; then wget -q -O downloads/emodb.zip "${url}"
-    else curl -fsSL -o downloads/emodb.zip "${url}"; fi
-    python -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" downloads/emodb.zip "${corpus}"
-    touch "${corpus}/.complete"
-  fi
+  utils/download_zip.sh "${url}" "${corpus}"
 fi
 [ -d "${corpus}/wav" ] || { echo "EmoDB not found: ${corpus}/wav missing (set EMODB=/path/to/emodb)" >&2; exit 1; }
 python local/prepare_emodb.py "${corpus}" "${datadir}/all" --emotions conf/emotions.yaml

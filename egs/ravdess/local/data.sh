@@ -8,13 +8,6 @@ url="https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip?down
 corpus=${RAVDESS:-}
 if [ -z "${corpus}" ]; then
   corpus=downloads/ravdess
-  if [ ! -f "${corpus}/.complete" ]; then
-    mkdir -p "${corpus}"
-    echo "Downloading RAVDESS speech from ${url}"
-    if command -v wget >/dev/null; then wget -q -O downloads/ravdess.zip "${url}"
-    else curl -fsSL -o downloads/ravdess.zip "${url}"; fi
-    python -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" downloads/ravdess.zip "${corpus}"
-    touch "${corpus}/.complete"
-  fi
+  utils/download_zip.sh "${url}" "${corpus}"
 fi
 python local/prepare_ravdess.py "${corpus}" "${datadir}/all"
