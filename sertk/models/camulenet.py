@@ -111,8 +111,13 @@ class CAMuLeNet(nn.Module):
         return torch.stack(imgs)
 
     def _mfcc_summary(self, mfcc, lengths):
-        packed = nn.utils.rnn.pack_padded_sequence(mfcc, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, h = self.gru(packed)  # h: (layers * 2, B, H); the last layer's two directions
+        if bool((lengths == mfcc.shape[1]).all()):
+            # no padding: the same result, and CPU backward through a packed GRU is ~4x slower
+            _, h = self.gru(mfcc)
+        else:
+            _, h = self.gru(nn.utils.rnn.pack_padded_sequence(mfcc, lengths.cpu(), batch_first=True,
+                                                              enforce_sorted=False))
+        # h: (layers * 2, B, H); the last layer's two directions
         return torch.cat([h[-2], h[-1]], -1)
 
     def embed(self, feats, lengths):
