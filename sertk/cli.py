@@ -58,6 +58,48 @@ def data_folds(data_dir, out_dir, mode, num_folds, n_valid_spk, split_file, seed
     click.echo((Path(out_dir) / "summary.txt").read_text())
 
 
+@data.command("subset")
+@click.argument("data_dir")
+@click.argument("out_dir")
+@click.option("--where", multiple=True, metavar="TABLE=V1,V2",
+              help="keep utterances with one of these values, e.g. utt2style=acted, spk2gender=f")
+@click.option("--emotions", default=None, metavar="E1,E2",
+              help="keep these emotions only; they become the subset's inventory (emotions.txt)")
+def data_subset(data_dir, out_dir, where, emotions):
+    """Write the utterances of DATA_DIR that match every condition to OUT_DIR."""
+    from sertk.data.datadir import DataDir
+    try:
+        conds = {}
+        for w in where:
+            name, sep, values = w.partition("=")
+            if not sep or not values:
+                raise ValueError(f"--where {w!r}: expected TABLE=V1,V2")
+            conds[name] = values.split(",")
+        inv = emotions.split(",") if emotions else None
+        if inv:
+            conds["utt2emo"] = inv
+        d = DataDir(data_dir)
+        out = d.subset(d.select(conds), out_dir, inv)
+    except ValueError as e:
+        _fail(e)
+    click.echo(f"{out_dir}: {len(out.utts)} of {len(d.utts)} utterances, {len(out.speakers())} speakers")
+
+
+@data.command("combine")
+@click.argument("out_dir")
+@click.argument("dirs", nargs=-1, required=True)
+def data_combine(out_dir, dirs):
+    """Union of data dirs (disjoint utterances, one emotion inventory) into OUT_DIR, with the
+    tables they all have."""
+    from sertk.data.datadir import DataDir
+    try:
+        out = DataDir.combine(dirs, out_dir)
+    except ValueError as e:
+        _fail(e)
+    click.echo(f"{out_dir}: {len(out.utts)} utterances, {len(out.speakers())} speakers, "
+               f"files: {' '.join(sorted(out.tables))}")
+
+
 @data.command("leakage")
 @click.argument("dirs", nargs=-1, required=True)
 @click.option("--by", type=click.Choice(["speaker", "session"]), default="speaker")
@@ -162,21 +204,60 @@ def infer(model_path, out_dir, feat_dir, extract_config, inputs):
 def tsne(model_path, feat_dir, out_file, data_dir):
     """t-SNE map of a model's final embeddings on DATA_DIR (colour = emotion, marker = gender)."""
     from sertk.data.datadir import DataDir
-    from sertk.data.dataset import split_feat_dirs
-    from sertk.features.extract import FeatureReader
-    from sertk.infer.predict import Predictor
     from sertk.score.tsne import plot_tsne
     try:
         d = DataDir(data_dir)
-        pred = Predictor(model_path).from_features(d.utts, [FeatureReader(f) for f in split_feat_dirs(feat_dir)])
-        emb = {u: p["embedding"] for u, p in pred.items() if "embedding" in p}
-        if not emb:
-            raise ValueError(f"{model_path}: this model exposes no embedding (camulenet does)")
+        emb = _embeddings(model_path, feat_dir, d)
         genders = {u: d.tables.get("spk2gender", {}).get(s, "") for u, s in d.utt2spk.items()}
         plot_tsne(emb, d.table("utt2emo"), out_file, genders, title=Path(data_dir).name)
     except (ValueError, KeyError, FileNotFoundError) as e:
         _fail(e)
     click.echo(out_file)
+
+
+def _embeddings(model_path, feat_dir, d):
+    """utt -> the model's final utterance embedding, for every utterance of data dir d."""
+    from sertk.data.dataset import split_feat_dirs
+    from sertk.features.extract import FeatureReader
+    from sertk.infer.predict import Predictor
+    pred = Predictor(model_path).from_features(d.utts, [FeatureReader(f) for f in split_feat_dirs(feat_dir)])
+    emb = {u: p["embedding"] for u, p in pred.items() if "embedding" in p}
+    if not emb:
+        raise ValueError(f"{model_path}: this model exposes no embedding (camulenet and ecapa_mtl do)")
+    return emb
+
+
+@main.group()
+def analyze():
+    """Analyses of trained models."""
+
+
+@analyze.command("separability")
+@click.option("--model", "model_path", required=True, help="best.pt, a packed dir, or a packed .tar.gz")
+@click.option("--feat-dir", required=True, help="cached features of the data dir (comma-separated streams)")
+@click.option("--by", "by", default="utt2emo,utt2style", show_default=True,
+              help="label tables to measure over (comma-separated; missing ones are skipped)")
+@click.option("--out", "out_file", default=None, help="JSON file with the pairwise ratios")
+@click.argument("data_dir")
+def analyze_separability(model_path, feat_dir, by, out_file, data_dir):
+    """Average pairwise Fisher discriminant ratio of the model's utterance embeddings on
+    DATA_DIR, over emotion classes and over expression (acted/spontaneous) classes."""
+    from sertk.data.datadir import DataDir
+    from sertk.fileio import write_json
+    from sertk.score.separability import pairwise_fisher_ratio
+    try:
+        d = DataDir(data_dir)
+        tables = [t for t in by.split(",") if d.has(t)]
+        if not tables:
+            raise ValueError(f"{data_dir}: none of {by} present")
+        emb = _embeddings(model_path, feat_dir, d)
+        res = {t: pairwise_fisher_ratio(emb, d.table(t)) for t in tables}
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        _fail(e)
+    if out_file:
+        write_json(out_file, {"model": str(model_path), "data_dir": str(data_dir), **res})
+    for t, r in res.items():
+        click.echo(f"{t}: average pairwise Fisher ratio {r['mean']:.4f} over {len(r['counts'])} classes")
 
 
 # ----------------------------------------------------------------------------- score
@@ -186,17 +267,21 @@ def tsne(model_path, feat_dir, out_file, data_dir):
 @click.option("--emotions", default=None, help="emotions.txt inventory (with --ref)")
 @click.option("--ref-avd", default=None, help="utt2avd of the test split")
 @click.option("--hyp-avd", default=None, help="utt2avd_hyp written by `sertk infer`")
+@click.option("--ref-dir", default=None, help="the test data dir: references of auxiliary heads "
+              "(spk2gender, utt2style)")
+@click.option("--hyp-dir", default=None, help="the `sertk infer` output dir: utt2gender_hyp, utt2style_hyp")
 @click.option("--out", "out_dir", required=True)
-def score(ref, hyp, emotions, ref_avd, hyp_avd, out_dir):
+def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir):
     """Categorical (WA, UA, macro/weighted-F1, per-class recall, confusion txt + png) and/or
-    continuous (CCC and MAE per V/A/D dimension, scatter png) scores of one test split."""
+    continuous (CCC and MAE per V/A/D dimension, scatter png) scores of one test split, and the
+    accuracy of multitask heads (gender, acted/spontaneous style) with --ref-dir/--hyp-dir."""
     from sertk.fileio import read_list
     from sertk.score.report import score_dir
     if not ((ref and hyp and emotions) or (ref_avd and hyp_avd)):
         _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd"))
     try:
         m = score_dir(ref if hyp else None, hyp, read_list(emotions) if emotions else None, out_dir,
-                      ref_avd if hyp_avd else None, hyp_avd)
+                      ref_avd if hyp_avd else None, hyp_avd, ref_dir, hyp_dir)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
     click.echo(_headline(m))
@@ -205,6 +290,7 @@ def score(ref, hyp, emotions, ref_avd, hyp_avd, out_dir):
 def _headline(m) -> str:
     parts = [f"{k} {100 * m[k]:.2f}" for k in ("wa", "ua", "macro_f1") if k in m]
     parts += [f"{k} {m[k]:.3f}" for k in ("ccc_v", "ccc_a", "ccc_d", "ccc") if k in m]
+    parts += [f"{k} {100 * m[k]:.2f}" for k in ("gender_acc", "style_acc") if k in m]
     return "  ".join(parts)
 
 

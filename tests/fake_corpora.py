@@ -129,3 +129,43 @@ def make_cafe(root, actors: int = 6, seed: int = 0) -> Path:
         for s in (1, 2):
             _tone_file(root / "Neutre" / f"{a:02d}-N-{s:02d}.wav", rng, 3, f0, 48000)
     return root
+
+
+BAUM_WORDS = ("Anger", "Happiness", "Sadness", "Fear", "Boredom")  # boredom: outside the six, dropped
+
+
+def make_baum1(root, acted_subjects: int = 4, spont_subjects: int = 6, seed: int = 0) -> Path:
+    """BAUM-1 as released: "BAUM1a_MP4 - All/S00N/S00N_0KK.mp4" (acted) and "BAUM1s_MP4 - All/..."
+    (spontaneous), AAC audio at 44.1 kHz in .mp4, and Annotations_BAUM1a/1s.xlsx sheets (header
+    row; subject, clip, emotion word and code, gender). Subjects S001.. appear in both subsets;
+    odd subjects are female. Spontaneous clips are breathier (see emotion_tone)."""
+    import subprocess
+    import tempfile
+
+    import imageio_ffmpeg
+    import openpyxl
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    rng = np.random.default_rng(seed)
+    root = Path(root) / "BAUM-1"
+    for subset, n_subj in (("a", acted_subjects), ("s", spont_subjects)):
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(["No", "Subject No", "Clip No", "Clip Name", "Emotion", "Emotion Code", "Gender"])
+        row = 0
+        for s in range(1, n_subj + 1):
+            female = s % 2 == 1
+            for k, word in enumerate(BAUM_WORDS * 2):
+                clip = f"S{s:03d}_{k + 1:03d}"
+                out = root / f"BAUM1{subset}_MP4 - All" / f"S{s:03d}" / f"{clip}.mp4"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                wav = emotion_tone(rng, BAUM_WORDS.index(word) % 4, 1.15 if female else 1.0,
+                                   rng.uniform(0.8, 1.4), 44100, spontaneous=subset == "s")
+                with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+                    sf.write(tmp.name, wav, 44100)
+                    subprocess.run([ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", tmp.name, "-c:a", "aac",
+                                    "-b:a", "96k", str(out)], check=True)
+                row += 1
+                sheet.append([row, s, k + 1, clip, word, BAUM_WORDS.index(word) + 1, "F" if female else "M"])
+        book.save(root / f"Annotations_BAUM1{subset}.xlsx")
+    return root

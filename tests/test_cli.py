@@ -50,3 +50,26 @@ def test_infer_raw_audio_needs_extraction_config(synth_folds, synth_fbank, tmp_p
     hyp = read_table(tmp_path / "out" / "utt2emo_hyp")
     assert list(hyp.values())[0] in ("angry", "happy", "neutral", "sad")
     assert (tmp_path / "out" / "predictions.json").exists()
+
+
+def test_subset_and_combine(synth, tmp_path):
+    from sertk.data.datadir import DataDir
+    from sertk.fileio import read_list
+    r = invoke("data", "subset", synth, tmp_path / "acted_f", "--where", "utt2style=acted",
+               "--where", "spk2gender=f", "--emotions", "angry,sad")
+    assert r.exit_code == 0, r.output
+    a = DataDir(tmp_path / "acted_f")
+    assert set(a.table("utt2style").values()) == {"acted"} and set(a.table("spk2gender").values()) == {"f"}
+    assert set(a.table("utt2emo").values()) == {"angry", "sad"}
+    assert read_list(tmp_path / "acted_f" / "emotions.txt") == ["angry", "sad"]
+    assert len(a.utts) == 4 * 2 * 2  # 4 female speakers x 2 emotions x 2 acted takes
+    r = invoke("data", "subset", synth, tmp_path / "spont_m", "--where", "utt2style=spontaneous",
+               "--where", "spk2gender=m", "--emotions", "angry,sad")
+    r = invoke("data", "combine", tmp_path / "both", tmp_path / "acted_f", tmp_path / "spont_m")
+    assert r.exit_code == 0, r.output
+    both = DataDir(tmp_path / "both")
+    assert len(both.utts) == 32 and set(both.table("utt2style").values()) == {"acted", "spontaneous"}
+    r = invoke("data", "subset", synth, tmp_path / "none", "--where", "utt2style=improvised")
+    assert r.exit_code != 0 and "has no utterance" in r.output
+    r = invoke("data", "subset", synth, tmp_path / "bad", "--where", "utt2style")
+    assert r.exit_code != 0 and "expected TABLE=V1,V2" in r.output

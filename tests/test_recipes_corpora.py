@@ -205,3 +205,82 @@ def test_multilingual_corpora_recipes(tmp_path, name, env, make):
         assert len((d / "data" / "emotions.txt").read_text().split()) == 8
     res = json.loads((d / "exp" / "train_small_fbank" / "RESULTS.json").read_text())
     assert len(res["folds"]) == 3
+
+
+SMALL_ECAPA = """\
+model: ecapa_mtl
+model_conf: {channels: 32, model_scale: 4, aggregation_dim: 96, embed_dim: 32}
+optim: adam
+optim_conf: {lr: 2.0e-3}
+batch_size: 16
+max_epochs: 4
+patience: 4
+select_metric: ua
+"""
+
+
+def test_baum1_recipe(tmp_path):
+    """BAUM-1a + BAUM-1s from the release layout (.mp4 audio through an ffmpeg pipe, .xlsx
+    annotations), style from the subset, default MFCC features, the expression-aware ECAPA-TDNN
+    end to end with the expression accuracy in RESULTS."""
+    import tests.fake_corpora as fc
+
+    corpus = fc.make_baum1(tmp_path / "corpus")
+    d = copy_recipe("baum1", tmp_path / "egs")
+    (d / "conf" / "train_small.yaml").write_text(SMALL_ECAPA)
+    out = run(f"BAUM1={corpus} EMOTIONS=ang,fea,hap,sad ./run.sh --num_folds 3 --folds '1 2 3' --nj 1 "
+              "--train_config conf/train_small.yaml", d)
+    assert "dropped {'bor': 20}" in out and "Stage 7:" in out
+    all_dir = d / "data" / "all"
+    styles = dict(l.split() for l in (all_dir / "utt2style").read_text().splitlines())
+    assert len(styles) == 80 and sorted(set(styles.values())) == ["acted", "spontaneous"]
+    assert all(s == ("acted" if u.startswith("baum1a_") else "spontaneous") for u, s in styles.items())
+    # a subject in both subsets is one speaker: 6 subjects, never split across train and test
+    assert len((all_dir / "spk2gender").read_text().splitlines()) == 6
+    assert "-ar 16000 -f wav - |" in (all_dir / "wav.scp").read_text()
+    res = json.loads((d / "exp" / "train_small_mfcc40_20ms" / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 3 and {"ua", "wa", "style_acc"} <= set(res["summary"])
+    assert "expression acc" in (d / "exp" / "train_small_mfcc40_20ms" / "RESULTS.md").read_text()
+
+
+def test_baum1_names_the_bad_annotation_row(tmp_path):
+    import tests.fake_corpora as fc
+
+    corpus = fc.make_baum1(tmp_path / "corpus", acted_subjects=1, spont_subjects=1)
+    (corpus / "BAUM1s_MP4 - All" / "S001" / "S001_003.mp4").unlink()
+    d = copy_recipe("baum1", tmp_path / "egs")
+    with pytest.raises(AssertionError, match=r"Annotations_BAUM1s.xlsx:4: clip S001_003: no S001_003.mp4"):
+        run(f"BAUM1={corpus} ./run.sh --stop_stage 1", d)
+
+
+def test_iemocap_expression_table_and_cross_corpus(tmp_path):
+    """IEMOCAP's Table II script (train on acted/spontaneous/combined Sessions 1-4, test on
+    Session 5 by style) and the BAUM-1 cross-corpus setting IEMOCAP acted + BAUM-1s."""
+    import tests.fake_corpora as fc
+
+    iem = copy_recipe("iemocap", tmp_path / "egs_iemocap")
+    (iem / "conf" / "train_small.yaml").write_text(SMALL_ECAPA)
+    run(f"IEMOCAP={make_iemocap(tmp_path / 'iemocap')} ./run.sh --stop_stage 3 --nj 1 "
+        "--extract_config conf/extract_mfcc40_20ms.yaml", iem)
+    out = run("local/expression_table.sh --train_config conf/train_small.yaml", iem)
+    assert "test sessions of fold5: Ses05" in out
+    table = (iem / "exp" / "expression_train_small_mfcc40_20ms" / "RESULTS.md").read_text()
+    rows = [l for l in table.splitlines() if l.startswith("| acted") or l.startswith("| spontaneous")
+            or l.startswith("| combined")]
+    assert len(rows) == 3 and all(len(r.split("|")) == 7 for r in rows)
+    sub = iem / "data" / "expression_fold5"
+    assert set((sub / "acted" / "train" / "utt2style").read_text().split()[1::2]) == {"acted"}
+    assert set((sub / "spontaneous" / "test" / "utt2session").read_text().split()[1::2]) == {"Ses05"}
+
+    baum = copy_recipe("baum1", tmp_path / "egs_baum1")
+    (baum / "conf" / "train_small.yaml").write_text(SMALL_ECAPA)
+    run(f"BAUM1={fc.make_baum1(tmp_path / 'baum')} ./run.sh --stop_stage 1", baum)
+    run(f"local/cross_corpus.sh --iemocap_data {iem}/data/all --setting iemocap_acted+baum1s --num_folds 3 "
+        "--nj 1 --train_config conf/train_small.yaml", baum)
+    d = baum / "data_cross_iemocap_acted+baum1s" / "all"
+    styles = dict(l.split() for l in (d / "utt2style").read_text().splitlines())
+    assert {s for u, s in styles.items() if u.startswith("baum1")} == {"spontaneous"}
+    assert {s for u, s in styles.items() if u.startswith("Ses")} == {"acted"}
+    assert (baum / "data_cross_iemocap_acted+baum1s" / "emotions.txt").read_text().split() == ["ang", "hap", "sad"]
+    res = json.loads((baum / "exp_cross_iemocap_acted+baum1s" / "train_small_mfcc40_20ms" / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 3 and {"ua", "style_acc"} <= set(res["summary"])

@@ -149,7 +149,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
       score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
     [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
       score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-    sertk score "${score_args[@]}" --out ${exp}/fold${f}/score_test
+    sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${exp}/fold${f}/score_test
     score_dirs+=(${exp}/fold${f}/score_test)
   done
   sertk aggregate --out ${exp}/RESULTS.md --title "${tag}" --config "${train_config} ${extract_config}" \

@@ -18,6 +18,10 @@ UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2avd", "utt2style", "utt2session
               "utt2dur", "segments")
 SPK_TABLES = ("spk2gender",)
 NO_LABEL = "-"
+# Utterance attributes that multitask models predict next to emotion (CAMuLeNet's gender,
+# the expression-aware ECAPA's acted/spontaneous style), with their classes in index order.
+# Gender comes from spk2gender, every other attribute from utt2<name>.
+ATTRIBUTES = {"gender": ("f", "m"), "style": ("acted", "spontaneous")}
 
 
 class DataDirError(ValueError):
@@ -71,6 +75,18 @@ class DataDir:
         """[valence, arousal, dominance]; NaN where the utterance has no such label."""
         return [float("nan") if x == NO_LABEL else float(x) for x in self.tables["utt2avd"][utt].split()]
 
+    def attribute(self, name: str) -> Optional[Dict[str, str]]:
+        """utt -> value of an auxiliary-task attribute (see ATTRIBUTES), None if the dir lacks
+        it; utterances without one get NO_LABEL."""
+        if name == "gender":
+            if not self.has("spk2gender"):
+                return None
+            return {u: self.tables["spk2gender"].get(s, NO_LABEL) for u, s in self.utt2spk.items()}
+        table = f"utt2{name}"
+        if not self.has(table):
+            return None
+        return {u: self.tables[table].get(u, NO_LABEL) for u in self.utts}
+
     def emotions(self) -> Optional[List[str]]:
         """The emotion inventory: emotions.txt in the dir (or its parent, for fold subsets)."""
         for cand in (self.path / "emotions.txt", self.path.parent / "emotions.txt"):
@@ -78,9 +94,22 @@ class DataDir:
                 return read_list(cand)
         return None
 
+    def select(self, where: Dict[str, List[str]]) -> List[str]:
+        """Utterances whose value in each named table (utt2style, utt2emo, ...; spk2gender via
+        the speaker) is one of the given values."""
+        keep = list(self.utts)
+        for name, values in where.items():
+            table, values = self.table(name), set(values)
+            key = (lambda u: self.utt2spk[u]) if name in SPK_TABLES else (lambda u: u)
+            keep = [u for u in keep if table.get(key(u)) in values]
+        return keep
+
     # -- writing ---------------------------------------------------------------------------
-    def subset(self, utts, outdir) -> "DataDir":
-        """Write the given utterances (and their speakers/recordings) to a new data dir."""
+    def subset(self, utts, outdir, emotions: Optional[List[str]] = None) -> "DataDir":
+        """Write the given utterances (and their speakers/recordings) to a new data dir, with
+        the inventory `emotions` (default: this dir's)."""
+        if not utts:
+            raise DataDirError(f"{self.path}: the subset for {outdir} has no utterance")
         outdir = Path(outdir)
         keep = set(utts)
         spks = {self.utt2spk[u] for u in keep}
@@ -94,7 +123,7 @@ class DataDir:
                 rows = [(k, v) for k, v in table.items() if k in keep]
             write_table(outdir / name, rows)
         write_spk2utt(outdir, {u: self.utt2spk[u] for u in keep})
-        inv = self.emotions()
+        inv = emotions or self.emotions()
         if inv is not None:
             write_list(outdir / "emotions.txt", inv)
         return DataDir(outdir)

@@ -9,23 +9,22 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sertk.data.datadir import NO_LABEL, DataDir
+from sertk.data.datadir import ATTRIBUTES, NO_LABEL, DataDir
 from sertk.features.extract import FeatureReader
 
-
-GENDER_INDEX = {"f": 0, "m": 1}
 
 
 class LabelledUtterances(Dataset):
     """The utterances of a data dir with every label kind it has: `emo` (class index, -1 =
-    none), `avd` (3 floats, NaN = none), `gender` (0 f, 1 m). Subclasses add the input."""
+    none), `avd` (3 floats, NaN = none) and the auxiliary attributes (`gender` 0 f / 1 m,
+    `style` 0 acted / 1 spontaneous; -1 = none). Subclasses add the input."""
 
     def __init__(self, data_dir, emotions: Optional[List[str]] = None, require_labels: bool = True):
         self.data = DataDir(data_dir)
         self.utts = list(self.data.utts)
         self.emotions = emotions
         self.emo_index = {e: i for i, e in enumerate(emotions or [])}
-        self.emo = self.avd = self.gender = None
+        self.emo = self.avd = None
         if self.data.has("utt2emo") and emotions:
             u2e = self.data.tables["utt2emo"]
             for u in self.utts:
@@ -35,19 +34,24 @@ class LabelledUtterances(Dataset):
             self.emo = np.array([self.emo_index.get(u2e[u], -1) for u in self.utts])
         if self.data.has("utt2avd"):
             self.avd = np.array([self.data.utt2avd(u) for u in self.utts], dtype=np.float32)
-        if self.data.has("spk2gender"):
-            s2g = self.data.tables["spk2gender"]
-            self.gender = np.array([GENDER_INDEX.get(s2g.get(self.data.utt2spk[u]), -1) for u in self.utts])
+        self.attributes = {}  # name -> class index per utterance
+        for name, classes in ATTRIBUTES.items():
+            values = self.data.attribute(name)
+            if values is not None:
+                index = {c: i for i, c in enumerate(classes)}
+                self.attributes[name] = np.array([index.get(values[u], -1) for u in self.utts])
 
     def __len__(self):
         return len(self.utts)
 
     def label_item(self, i) -> Dict:
         item = {"utt": self.utts[i]}
-        for key in ("emo", "avd", "gender"):
+        for key in ("emo", "avd"):
             labels = getattr(self, key)
             if labels is not None:
                 item[key] = labels[i]
+        for name, labels in self.attributes.items():
+            item[name] = labels[i]
         return item
 
     def labels(self) -> np.ndarray:
@@ -144,8 +148,9 @@ def collate_labels(items: List[Dict], batch: Dict) -> Dict:
         batch["emo"] = torch.tensor([int(it["emo"]) for it in items])
     if all("avd" in it for it in items):
         batch["avd"] = torch.from_numpy(np.stack([it["avd"] for it in items]).astype(np.float32))
-    if all("gender" in it for it in items):
-        batch["gender"] = torch.tensor([int(it["gender"]) for it in items])
+    for name in ATTRIBUTES:
+        if all(name in it for it in items):
+            batch[name] = torch.tensor([int(it[name]) for it in items])
     return batch
 
 

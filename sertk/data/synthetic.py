@@ -21,14 +21,18 @@ WORDS = {"angry": "stop that now", "happy": "what a lovely day", "neutral": "the
          "sad": "i miss them so"}
 
 
-def emotion_tone(rng, emo_idx: int, f0_scale: float, dur: float, sr: int) -> np.ndarray:
-    """A harmonic tone whose pitch, vibrato, spectral tilt and loudness follow the emotion index."""
+def emotion_tone(rng, emo_idx: int, f0_scale: float, dur: float, sr: int, spontaneous: bool = False) -> np.ndarray:
+    """A harmonic tone whose pitch, vibrato, spectral tilt and loudness follow the emotion index;
+    `spontaneous` speech is breathier (more noise) with a 7 Hz loudness flutter, so an
+    acted-vs-spontaneous head has something to learn."""
     t = np.arange(int(dur * sr)) / sr
     f0 = (100 + 90 * emo_idx) * f0_scale * (1 + 0.03 * (emo_idx + 1) * np.sin(2 * np.pi * (2 + emo_idx) * t))
     phase = 2 * np.pi * np.cumsum(f0) / sr
     wav = sum(np.sin(k * phase) / k ** (1.0 + 0.3 * emo_idx) for k in range(1, 6))
     env = 0.25 + 0.2 * emo_idx / len(EMOTIONS) + 0.1 * np.sin(2 * np.pi * (1 + emo_idx) * t)
-    wav = wav * env + 0.02 * rng.standard_normal(len(t))
+    if spontaneous:
+        env = env * (1 + 0.5 * np.sin(2 * np.pi * 7 * t))
+    wav = wav * env + (0.12 if spontaneous else 0.02) * rng.standard_normal(len(t))
     return (0.3 * wav / np.abs(wav).max()).astype(np.float32)
 
 
@@ -50,7 +54,8 @@ def make_corpus(out_dir, num_speakers: int = 8, utts_per_emotion: int = 4, seed:
             for k in range(utts_per_emotion):
                 utt = f"{spk}_{emo}_{k:02d}"
                 sr = [16000, 22050, 8000][(s + k) % 3]
-                wav = emotion_tone(rng, e, scale, rng.uniform(min_dur, max_dur), sr)
+                style = "acted" if k % 2 == 0 else "spontaneous"
+                wav = emotion_tone(rng, e, scale, rng.uniform(min_dur, max_dur), sr, style == "spontaneous")
                 if (s + k) % 4 == 0:  # some stereo files
                     wav = np.stack([wav, 0.8 * wav], axis=1)
                 path = out / "wav" / f"{utt}.wav"
@@ -60,7 +65,7 @@ def make_corpus(out_dir, num_speakers: int = 8, utts_per_emotion: int = 4, seed:
                 tables["utt2spk"].append((utt, spk))
                 tables["utt2emo"].append((utt, emo))
                 tables["utt2avd"].append((utt, f"{v} {a} {d}"))
-                tables["utt2style"].append((utt, "acted" if k % 2 == 0 else "spontaneous"))
+                tables["utt2style"].append((utt, style))
                 tables["text"].append((utt, WORDS[emo].upper()))
                 tables["utt2session"].append((utt, session))
                 tables["utt2lang"].append((utt, "en"))

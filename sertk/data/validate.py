@@ -4,11 +4,11 @@ from pathlib import Path
 from typing import List
 
 from sertk.data.audio import AudioError, audio_info
-from sertk.data.datadir import NO_LABEL, UTT_TABLES, DataDir, DataDirError
+from sertk.data.datadir import ATTRIBUTES, NO_LABEL, UTT_TABLES, DataDir, DataDirError
 from sertk.fileio import write_table
 
-STYLES = {"acted", "spontaneous"}
-GENDERS = {"m", "f"}
+STYLES = set(ATTRIBUTES["style"])
+GENDERS = set(ATTRIBUTES["gender"])
 
 
 def _check_sorted(path: Path, errors: List[str]) -> None:

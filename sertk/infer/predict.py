@@ -1,7 +1,7 @@
 """`sertk infer`: a trained checkpoint or packed model on cached features, a data dir,
 a wav.scp or plain audio files. Writes what the model predicts: utt2emo_hyp (text) and
 posteriors.txt for a classifier, utt2avd_hyp (valence arousal dominance) for a regressor,
-and predictions.json with both."""
+utt2gender_hyp / utt2style_hyp for multitask heads, and predictions.json with all of them."""
 import tarfile
 import tempfile
 from pathlib import Path
@@ -14,10 +14,12 @@ from sertk.config import yaml_load
 
 from sertk.data.audio import load_audio
 from sertk.data.audio_dataset import AudioTextDataset, collate_audio
+from sertk.data.datadir import ATTRIBUTES
 from sertk.data.dataset import collate, to_device
 from sertk.fileio import read_table, write_json, write_table, write_text
 from sertk.models import MODELS, input_kind, model_args
 from sertk.models.checkpoint import load_model
+from sertk.models.losses import attribute_class
 from sertk.pack import relocate_paths
 
 
@@ -81,6 +83,10 @@ class Predictor:
         if "avd" in out:
             for u, v in zip(batch["utt"], out["avd"].float().cpu().numpy()):
                 pred[u]["avd"] = v
+        for name, classes in ATTRIBUTES.items():  # auxiliary heads: gender, style
+            if f"{name}_logits" in out:
+                for u, k in zip(batch["utt"], attribute_class(out[f"{name}_logits"]).tolist()):
+                    pred[u][name] = classes[k]
         if "embedding" in out:  # models that expose their final embedding (t-SNE plots)
             for u, e in zip(batch["utt"], out["embedding"].float().cpu().numpy()):
                 pred[u]["embedding"] = e
@@ -139,6 +145,11 @@ class Predictor:
             write_table(out / "utt2avd_hyp", [(u, " ".join(f"{v:.4f}" for v in pred[u]["avd"])) for u in utts])
             for r in records:
                 r["valence"], r["arousal"], r["dominance"] = (round(float(v), 4) for v in pred[r["utt"]]["avd"])
+        for name in ATTRIBUTES:  # utt2gender_hyp, utt2style_hyp
+            if utts and name in pred[utts[0]]:
+                write_table(out / f"utt2{name}_hyp", [(u, pred[u][name]) for u in utts])
+                for r in records:
+                    r[name] = pred[r["utt"]][name]
         write_json(out / "predictions.json", records)
 
 

@@ -5,3 +5,4 @@ from sertk.models import conformer_hier  # noqa: F401  (registers "conformer_hie
 from sertk.models import mmer  # noqa: F401  (registers "mmer")
 from sertk.models import ptm_cnn  # noqa: F401  (registers "ptm_cnn")
 from sertk.models import camulenet  # noqa: F401  (registers "camulenet")
+from sertk.models import ecapa_mtl  # noqa: F401  (registers "ecapa_mtl")

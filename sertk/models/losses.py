@@ -36,3 +36,9 @@ def ccc_loss(pred, target):
     if not valid.any():
         return pred.sum() * 0.0
     return (1 - c)[valid].sum()
+
+
+def attribute_class(logits):
+    """Predicted class index of an auxiliary head: one binary logit per example (> 0 = class 1,
+    CAMuLeNet's BCE gender head) or one logit per class (argmax)."""
+    return (logits > 0).long() if logits.dim() == 1 else logits.argmax(-1)

@@ -7,7 +7,7 @@ from typing import Dict, List
 import numpy as np
 
 from sertk.fileio import atomic_path, read_table, write_json, write_text
-from sertk.data.datadir import NO_LABEL
+from sertk.data.datadir import ATTRIBUTES, NO_LABEL, DataDir
 from sertk.score.metrics import avd_metrics, ccc, classification_metrics
 
 def confusion_text(m: Dict) -> str:
@@ -70,13 +70,36 @@ def _read_avd(path) -> Dict[str, List[float]]:
             for u, v in read_table(path).items()}
 
 
-def score_dir(ref_file, hyp_file, labels: List[str], out_dir, avd_ref_file=None, avd_hyp_file=None) -> Dict:
+def attribute_accuracy(ref_dir, hyp_dir) -> Dict[str, float]:
+    """`<name>_acc` for each auxiliary attribute (gender, style) that hyp_dir has a
+    utt2<name>_hyp for and the data dir ref_dir has references for."""
+    accs = {}
+    for name in ATTRIBUTES:
+        hyp_file = Path(hyp_dir) / f"utt2{name}_hyp"
+        ref = DataDir(ref_dir).attribute(name) if hyp_file.exists() else None
+        if ref is None:
+            continue
+        hyp = read_table(hyp_file)
+        utts = [u for u in ref if ref[u] != NO_LABEL]
+        missing = [u for u in utts if u not in hyp]
+        if missing:
+            raise ValueError(f"{hyp_file}: no hypothesis for {len(missing)} utterance(s), e.g. {missing[0]}")
+        if utts:
+            accs[f"{name}_acc"] = float(np.mean([ref[u] == hyp[u] for u in utts]))
+    return accs
+
+
+def score_dir(ref_file, hyp_file, labels: List[str], out_dir, avd_ref_file=None, avd_hyp_file=None,
+              attr_ref_dir=None, attr_hyp_dir=None) -> Dict:
     """Score hypotheses against references and write metrics.json (+ confusion txt/png for
-    categorical labels, scatter png for V/A/D). Utterances whose reference is `-` (no such
-    label) are left out of that kind's metrics."""
+    categorical labels, scatter png for V/A/D, the accuracy of auxiliary heads given the test
+    data dir and the decode dir). Utterances whose reference is `-` (no such label) are left
+    out of that kind's metrics."""
     out = Path(out_dir)
     m: Dict = {}
     scored = set()
+    if attr_ref_dir is not None and attr_hyp_dir is not None:
+        m.update(attribute_accuracy(attr_ref_dir, attr_hyp_dir))
     if ref_file is not None:
         ref, hyp = read_table(ref_file), read_table(hyp_file)
         utts = sorted(u for u in ref if ref[u] != NO_LABEL)
@@ -119,11 +142,11 @@ def git_hash() -> str:
         return "unknown"
 
 
-CATEGORICAL = ("wa", "ua", "macro_f1", "weighted_f1")
+CATEGORICAL = ("wa", "ua", "macro_f1", "weighted_f1", "gender_acc", "style_acc")
 CONTINUOUS = ("ccc_v", "ccc_a", "ccc_d", "ccc", "mae_v", "mae_a", "mae_d")
 NAMES = {"wa": "WA", "ua": "UA", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "ccc_v": "CCC V",
          "ccc_a": "CCC A", "ccc_d": "CCC D", "ccc": "mean CCC", "mae_v": "MAE V", "mae_a": "MAE A",
-         "mae_d": "MAE D"}
+         "mae_d": "MAE D", "gender_acc": "gender acc", "style_acc": "expression acc"}
 
 
 def _fmt(key, x) -> str:
@@ -186,7 +209,7 @@ def summarize(results_files: List, out_file=None) -> str:
     """One row per system (RESULTS.json of `aggregate`): mean ± std of every metric any of
     them has, and the pooled scores; the table comparing variants in a RESULTS.md."""
     runs = [(Path(f).parent.name, json.loads(Path(f).read_text())) for f in results_files]
-    keys = [k for k in ("ua", "wa", "macro_f1", "ccc_v", "ccc_a", "ccc_d", "ccc")
+    keys = [k for k in ("ua", "wa", "macro_f1", "ccc_v", "ccc_a", "ccc_d", "ccc", "gender_acc", "style_acc")
             if any(k in r["summary"] for _, r in runs)]
     pooled = [k for k in ("wa", "ua", "ccc") if any(k in r["pooled"] for _, r in runs)]
     lines = ["| system | folds | " + " | ".join(NAMES[k] for k in keys) + " | "

@@ -22,11 +22,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from sertk.data.audio_dataset import AudioTextDataset, character_error_rate, collate_audio
-from sertk.data.datadir import DataDir
+from sertk.data.datadir import ATTRIBUTES, DataDir
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate, to_device
 from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
 from sertk.models.checkpoint import save_model
+from sertk.models.losses import attribute_class
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.text.charvocab import CharVocab
 from sertk.train.config import save_config
@@ -87,11 +88,11 @@ def build_optimizer(name, conf, params):
 @torch.no_grad()
 def evaluate(model, loader, device, class_weight=None, kind="features", vocab=None) -> dict:
     """Valid loss plus UA/WA (if the model classifies), CCC per V/A/D dimension (if it
-    regresses) over the utterances that carry each label, gender accuracy (if it has a gender
-    head) and the CER of greedy CTC decoding (if it has a CTC head). Used for model selection; never run on test here."""
+    regresses) over the utterances that carry each label, gender/style accuracy (if it has
+    such a head) and the CER of greedy CTC decoding (if it has a CTC head). Used for model selection; never run on test here."""
     model.eval()
     loss, n, ref, hyp, avd_ref, avd_hyp = 0.0, 0, [], [], [], []
-    chars_ref, chars_hyp, gender_ok = [], [], []
+    chars_ref, chars_hyp, attr_ok = [], [], {name: [] for name in ATTRIBUTES}
     for batch in loader:
         batch = to_device(batch, device)
         out = model(*model_args(kind, batch))
@@ -104,15 +105,15 @@ def evaluate(model, loader, device, class_weight=None, kind="features", vocab=No
         if "avd" in out and "avd" in batch:
             avd_ref.append(batch["avd"].cpu().numpy())
             avd_hyp.append(out["avd"].float().cpu().numpy())
-        if "gender_logits" in out and "gender" in batch:  # multitask models (CAMuLeNet)
-            keep = batch["gender"] >= 0
-            gender_ok += ((out["gender_logits"][keep] > 0).long() == batch["gender"][keep]).tolist()
+        for name in ATTRIBUTES:  # multitask heads (CAMuLeNet's gender, ECAPA-MTL's style)
+            if f"{name}_logits" in out and name in batch:
+                keep = batch[name] >= 0
+                attr_ok[name] += (attribute_class(out[f"{name}_logits"][keep]) == batch[name][keep]).tolist()
         if "ctc_loss" in out:
             chars_ref += [r[:k] for r, k in zip(batch["ctc"].tolist(), batch["ctc_lengths"].tolist())]
             chars_hyp += model.ctc_greedy(out)
     res = {"loss": loss / max(n, 1)}
-    if gender_ok:
-        res["gender_acc"] = float(np.mean(gender_ok))
+    res.update({f"{name}_acc": float(np.mean(ok)) for name, ok in attr_ok.items() if ok})
     if chars_ref:
         res["cer"] = character_error_rate(chars_ref, chars_hyp)
         if vocab is not None:  # one decoded example: a sanity signal a number cannot give
@@ -292,6 +293,8 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     while state["epoch"] < max_epochs and state["bad_epochs"] < patience:
         epoch = state["epoch"] + 1
         sampler.set_epoch(epoch)
+        if hasattr(model, "set_epoch"):  # models with a per-epoch schedule (ECAPA-MTL's alpha)
+            model.set_epoch(epoch)
         ddp_model.train()
         t0, total, n = time.time(), 0.0, 0
         optimizer.zero_grad()
