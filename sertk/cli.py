@@ -316,12 +316,13 @@ def aggregate(out_file, title, command, config, score_dirs):
 
 @main.command()
 @click.option("--out", "out_file", default=None, help="write the markdown table here too")
+@click.option("--per-class", is_flag=True, help="add a classes x systems table of pooled recall")
 @click.argument("results", nargs=-1, required=True)
-def summarize(out_file, results):
+def summarize(out_file, per_class, results):
     """One table row per system from RESULTS.json files written by `sertk aggregate`."""
     from sertk.score.report import summarize as run
     try:
-        click.echo(run(list(results), out_file), nl=False)
+        click.echo(run(list(results), out_file, per_class), nl=False)
     except (ValueError, FileNotFoundError, KeyError) as e:
         _fail(e)
 

@@ -168,13 +168,14 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
     if "ua" in keys:
         cm = np.sum([np.array(f["confusion"]) for f in folds], axis=0)
         labels = folds[0]["labels"]
-        rec = [cm[i, i] / cm[i].sum() for i in range(len(labels)) if cm[i].sum() > 0]
-        pooled.update({"wa": float(np.trace(cm) / cm.sum()), "ua": float(np.mean(rec)), "labels": labels,
-                       "confusion": cm.tolist()})
+        recall = {l: float(cm[i, i] / cm[i].sum()) for i, l in enumerate(labels) if cm[i].sum() > 0}
+        pooled.update({"wa": float(np.trace(cm) / cm.sum()), "ua": float(np.mean(list(recall.values()))),
+                       "labels": labels, "confusion": cm.tolist(), "recall": recall})
         plot_confusion(pooled, out_file.with_name(out_file.stem + "_confusion.png"),
                        f"{title}: all folds pooled (row-normalised)")
         notes.append(f"Pooled over all test utterances: WA {_fmt('wa', pooled['wa'])}, UA "
                      f"{_fmt('ua', pooled['ua'])}. Confusion matrix: `{out_file.stem}_confusion.png`.")
+        notes += ["", *per_class_recall_table(folds, recall)]
     if "ccc" in keys:
         r = np.concatenate([np.array(f["avd_ref"]) for f in folds])
         h = np.concatenate([np.array(f["avd_hyp"]) for f in folds])
@@ -205,7 +206,19 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
     return result
 
 
-def summarize(results_files: List, out_file=None) -> str:
+def per_class_recall_table(folds: List[Dict], pooled_recall: Dict[str, float]) -> List[str]:
+    """Markdown rows: each class's recall (true positive rate) as mean ± std over the folds
+    whose test split has the class, and pooled."""
+    lines = ["Per-class recall (true positive rate), %:", "", "| class | folds with it | mean ± std | pooled |",
+             "|---|---|---|---|"]
+    for label, pooled in pooled_recall.items():
+        r = np.array([f["recall"][label] for f in folds if label in f.get("recall", {})])
+        std = f" ± {100 * r.std(ddof=1):.1f}" if len(r) > 1 else ""
+        lines.append(f"| {label} | {len(r)} | {100 * r.mean():.1f}{std} | {100 * pooled:.1f} |")
+    return lines
+
+
+def summarize(results_files: List, out_file=None, per_class: bool = False) -> str:
     """One row per system (RESULTS.json of `aggregate`): mean ± std of every metric any of
     them has, and the pooled scores; the table comparing variants in a RESULTS.md."""
     runs = [(Path(f).parent.name, json.loads(Path(f).read_text())) for f in results_files]
@@ -220,6 +233,13 @@ def summarize(results_files: List, out_file=None) -> str:
                  if k in r["summary"] else "-" for k in keys]
         cells += [_fmt(k, r["pooled"][k]) if k in r["pooled"] else "-" for k in pooled]
         lines.append(f"| {name} | {len(r['folds'])} | " + " | ".join(cells) + " |")
+    if per_class:  # classes x systems, pooled recall: the per-class true positive rate table
+        labels = [l for l in runs[0][1]["pooled"].get("labels", []) if any(l in r["pooled"].get("recall", {}) for _, r in runs)]
+        lines += ["", "Pooled per-class recall (true positive rate), %:", "",
+                  "| class | " + " | ".join(n for n, _ in runs) + " |", "|---" * (1 + len(runs)) + "|"]
+        for l in labels:
+            lines.append(f"| {l} | " + " | ".join(f"{100 * r['pooled']['recall'][l]:.1f}" if l in r["pooled"].get("recall", {})
+                                                  else "-" for _, r in runs) + " |")
     text = "\n".join(lines) + "\n"
     if out_file:
         write_text(out_file, text)

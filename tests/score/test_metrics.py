@@ -48,6 +48,12 @@ def test_score_and_aggregate(tmp_path):
     text = (tmp_path / "RESULTS.md").read_text()
     assert "87.5 ± 17.7" in text and "| fold1 (4 utts)" in text and "`./run.sh`" in text
     assert json.loads((tmp_path / "RESULTS.json").read_text())["summary"]["ua"]["mean"] == pytest.approx(0.875)
+    # per-class true positive rates: a = 1/2 then 2/2 (pooled 3/4), b = 2/2 twice
+    assert r["pooled"]["recall"] == {"a": 0.75, "b": 1.0}
+    assert "| a | 2 | 75.0 ± 35.4 | 75.0 |" in text and "| b | 2 | 100.0 ± 0.0 | 100.0 |" in text
+    from sertk.score.report import summarize
+    table = summarize([tmp_path / "RESULTS.json", tmp_path / "RESULTS.json"], per_class=True)
+    assert "| a | 75.0 | 75.0 |" in table and "Pooled per-class recall" in table
 
 
 def test_missing_hypothesis(tmp_path):
