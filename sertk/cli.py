@@ -260,6 +260,27 @@ def analyze_separability(model_path, feat_dir, by, out_file, data_dir):
         click.echo(f"{t}: average pairwise Fisher ratio {r['mean']:.4f} over {len(r['counts'])} classes")
 
 
+@main.command()
+@click.option("--model", "model_path", required=True, help="a trained audio model (GMP-ATL stage A best.pt)")
+@click.option("--fit", "fit_dir", required=True, help="data dir whose frames the k-means is fitted on (train)")
+@click.option("--out", "out_dir", required=True)
+@click.option("--clusters", default="64,512,4096", show_default=True, help="cluster counts (scales)")
+@click.option("--layer", default=-3, show_default=True, help="hidden layer of the encoder (-1 = last)")
+@click.option("--max-frames", default=500_000, show_default=True, help="frames sampled for fitting")
+@click.option("--seed", default=0, show_default=True)
+@click.argument("label_dirs", nargs=-1)
+def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, seed, label_dirs):
+    """Frame-level pseudo-labels (GMP-ATL stage B): k-means on the --fit split's encoder frames,
+    cluster ids for every frame of it and of LABEL_DIRS (e.g. the valid split)."""
+    from sertk.units import make_units
+    try:
+        info = make_units(model_path, fit_dir, list(label_dirs), out_dir,
+                          [int(k) for k in clusters.split(",")], layer, seed, max_frames)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        _fail(e)
+    click.echo(f"{out_dir}: layer {info['layer']}, {info['fit_frames']} frames fitted, clusters {info['clusters']}")
+
+
 # ----------------------------------------------------------------------------- score
 @main.command()
 @click.option("--ref", default=None, help="utt2emo of the test split")

@@ -97,6 +97,13 @@ def tiny_wav2vec2(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_hubert(tmp_path_factory):
+    from tests.tiny_models import make_tiny_hubert
+
+    return make_tiny_hubert(tmp_path_factory.mktemp("tiny_hubert"))
+
+
+@pytest.fixture(scope="session")
 def tiny_roberta(tmp_path_factory):
     from sertk.data.synthetic import WORDS
     from tests.tiny_models import make_tiny_roberta

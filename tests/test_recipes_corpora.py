@@ -284,3 +284,33 @@ def test_iemocap_expression_table_and_cross_corpus(tmp_path):
     assert (baum / "data_cross_iemocap_acted+baum1s" / "emotions.txt").read_text().split() == ["ang", "hap", "sad"]
     res = json.loads((baum / "exp_cross_iemocap_acted+baum1s" / "train_small_mfcc40_20ms" / "RESULTS.json").read_text())
     assert len(res["folds"]) == 3 and {"ua", "style_acc"} <= set(res["summary"])
+
+
+def test_iemocap_gmp_atl_stages(tmp_path, tiny_hubert):
+    """utils/run_gmp_atl.sh on IEMOCAP's session folds (one of them, for time) with a tiny random
+    HuBERT: stages A-D, ablations restarting from stage D, and the k-means never sees the test
+    session."""
+    d = copy_recipe("iemocap", tmp_path / "egs")
+    run(f"IEMOCAP={make_iemocap(tmp_path / 'corpus')} ./run.sh --stop_stage 2", d)
+    tiny = (f"--train_args 'model_conf.speech_encoder.name_or_path={tiny_hubert} model_conf.lstm_hidden=8 "
+            "model_conf.proj_dim=8 max_epochs=2 accum_grad=1' --clusters 4,8 --folds 1")
+    out = run(f"utils/run_gmp_atl.sh {tiny}", d)
+    assert "fold1 stage D (encoder from exp/gmp_atl/fold1/C)" in out
+    exp = d / "exp" / "gmp_atl"
+    units = json.loads((exp / "fold1" / "units" / "units.done").read_text())
+    assert units["fit_dir"].endswith("folds/fold1/train") and units["layer"] == -3
+    test_utts = set((d / "data" / "folds" / "fold1" / "test" / "utt2spk").read_text().split()[::2])
+    labelled = set((exp / "fold1" / "units" / "k8" / "units.scp").read_text().split()[::2])
+    assert labelled and not labelled & test_utts
+    assert (exp / "fold1" / "C" / "train.done").exists()
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 1 and "ua" in res["summary"]
+    # ablations from stage D reuse stages A-C of the first run: CE head, and no pseudo-labels
+    out = run(f"utils/run_gmp_atl.sh {tiny} --stage 4 --tag gmp_ce --a_from gmp_atl --c_from gmp_atl "
+              "--d_args model_conf.head=ce", d)
+    assert "stage A" not in out and "stage C" not in out and "encoder from exp/gmp_atl/fold1/C" in out
+    out = run(f"utils/run_gmp_atl.sh {tiny} --stage 4 --tag gmp_nogmp --a_from gmp_atl --no_gmp true", d)
+    assert "encoder from exp/gmp_atl/fold1/A" in out
+    assert json.loads((d / "exp" / "gmp_ce" / "RESULTS.json").read_text())["folds"]
+    cfg = (d / "exp" / "gmp_ce" / "fold1" / "D" / "config.yaml").read_text()
+    assert "head: ce" in cfg

@@ -16,6 +16,20 @@ def make_tiny_wav2vec2(out_dir) -> Path:
     return Path(out_dir)
 
 
+def make_tiny_hubert(out_dir) -> Path:
+    """HuBERT-base layout (group-norm CNN, 320x downsampling, learned mask embedding) at toy
+    width, 4 transformer layers so the third-to-last layer exists."""
+    import torch
+    from transformers import HubertConfig, HubertModel
+
+    torch.manual_seed(0)
+    cfg = HubertConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+                       conv_dim=(16,) * 7, feat_extract_norm="group", num_conv_pos_embeddings=16,
+                       num_conv_pos_embedding_groups=4, vocab_size=32)
+    HubertModel(cfg).save_pretrained(out_dir)
+    return Path(out_dir)
+
+
 def make_tiny_roberta(out_dir, corpus=("stop that now", "what a lovely day")) -> Path:
     """RoBERTa with a real byte-level BPE tokenizer trained on a few sentences."""
     import torch

@@ -12,11 +12,15 @@ from sertk.text.charvocab import CharVocab
 class AudioTextDataset(LabelledUtterances):
     """Items: utterance id, `wav` (float32, 16 kHz; unless need_audio is False), `text` (the
     transcript, if the model reads it), `ctc` (character ids, if a vocabulary is given) and
-    the labels."""
+    the labels; with unit_dirs, `units` (frame-level cluster ids per scale, GMP-ATL stage C)."""
 
     def __init__(self, data_dir, emotions: Optional[List[str]] = None, need_text: bool = False,
-                 vocab: Optional[CharVocab] = None, require_labels: bool = True, need_audio: bool = True):
+                 vocab: Optional[CharVocab] = None, require_labels: bool = True, need_audio: bool = True,
+                 unit_dirs: Optional[List] = None):
         super().__init__(data_dir, emotions, require_labels)
+        from sertk.units import UnitReader
+
+        self.units = [UnitReader(d) for d in unit_dirs or []]
         self.need_audio = need_audio
         if (need_text or vocab is not None) and not self.data.has("text"):
             raise ValueError(f"{self.data.path}: this model reads transcripts but there is no `text` "
@@ -45,6 +49,8 @@ class AudioTextDataset(LabelledUtterances):
             item["text"] = self.texts[utt]
         if self.vocab is not None:
             item["ctc"] = self.vocab.encode(self.texts[utt])
+        if self.units:
+            item["units"] = [r[utt] for r in self.units]
         return item
 
 
@@ -66,6 +72,15 @@ def collate_audio(items: List[Dict]) -> Dict:
         for i, it in enumerate(items):
             ctc[i, : len(it["ctc"])] = torch.tensor(it["ctc"], dtype=torch.long)
         batch["ctc"], batch["ctc_lengths"] = ctc, clens
+    if all("units" in it for it in items):  # one (B, T) tensor per scale, padded with -1
+        ulens = torch.tensor([len(it["units"][0]) for it in items])
+        batch["units"] = []
+        for s in range(len(items[0]["units"])):
+            u = torch.full((len(items), int(ulens.max())), -1, dtype=torch.long)
+            for i, it in enumerate(items):
+                u[i, : len(it["units"][s])] = torch.from_numpy(it["units"][s])
+            batch["units"].append(u)
+        batch["unit_lengths"] = ulens
     return collate_labels(items, batch)
 
 

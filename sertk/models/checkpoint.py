@@ -27,3 +27,27 @@ def load_model(path, device="cpu", base_dir=None):
     model = build_model(ckpt["config"]["model"], ckpt["config"]["model_conf"], **io)
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), ckpt
+
+
+def init_params(model, specs) -> int:
+    """Initialise parts of `model` from earlier checkpoints (ESPnet's `init_param`): each spec
+    is "path[:src_prefix[:dst_prefix]]"; the weights under src_prefix (default: all) are loaded
+    under dst_prefix (default: the same). Returns the number of tensors loaded; a spec that
+    matches nothing, or a shape mismatch, is an error naming the checkpoint."""
+    total = 0
+    for spec in ([specs] if isinstance(specs, str) else specs):
+        path, src, dst = (str(spec).split(":") + ["", ""])[:3]
+        dst = dst or src
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        state = ckpt.get("model", ckpt)
+        own = model.state_dict()
+        picked = {dst + k[len(src):]: v for k, v in state.items() if k.startswith(src)}
+        missing = [k for k in picked if k not in own]
+        if not picked or missing:
+            raise ValueError(f"init_param {spec}: {'no weights under ' + repr(src) if not picked else 'no such parameters here: ' + ', '.join(missing[:3])}")
+        bad = [k for k, v in picked.items() if own[k].shape != v.shape]
+        if bad:
+            raise ValueError(f"init_param {spec}: shape mismatch for {bad[:3]}")
+        model.load_state_dict(picked, strict=False)
+        total += len(picked)
+    return total

@@ -75,21 +75,41 @@ class SpeechEncoder(nn.Module):
         return (wav - mean) / torch.sqrt(var + 1e-7) * mask
 
     def forward(self, wav, lengths):
+        """The encoder's output frames (B, T, H) and their lengths."""
+        _, last, out_lens = self._encode(wav, lengths)
+        return last, out_lens
+
+    def output_lengths(self, lengths):
+        """Frames per utterance for `lengths` samples (HF encoders)."""
+        return self.model._get_feat_extract_output_lengths(lengths)
+
+    def hidden_states(self, wav, lengths, mask_time_indices=None):
+        """Every layer's frames [(B, T, H)], input embedding first, and their lengths.
+        mask_time_indices (B, T) bool: frames replaced by the model's learned mask embedding
+        before the transformer (HuBERT/wav2vec2-style masked prediction; `hf` source only)."""
+        states, _, out_lens = self._encode(wav, lengths, mask_time_indices)
+        return states, out_lens
+
+    def _encode(self, wav, lengths, mask_time_indices=None):
+        """(all hidden states, the output frames, output lengths). The output is the last
+        hidden state except for HF stable-layer-norm models, whose output adds the final norm."""
         if self.normalize:
             wav = self._normalise(wav, lengths)
+        if mask_time_indices is not None and self.source != "hf":
+            raise ValueError(f"frame masking needs a Hugging Face encoder (source hf), not {self.source!r}")
         if self.source == "s3prl":
             hs, hs_len = self.model(wav, lengths)
-            return hs[-1], hs_len[-1]
+            return list(hs), hs[-1], hs_len[-1]
         if self.source == "whisper":
             wavs = [w[:n].detach().cpu().numpy() for w, n in zip(wav, lengths.tolist())]
             mel_lens, out_lens = whisper_lengths(self.fe, wavs)
             mel = whisper_mel_batch(self.fe, wavs, mel_lens).to(wav.device)
             states = whisper_encode_trimmed(self.model, mel, mel_lens, out_lens)
-            return states[-1], torch.tensor(out_lens, device=wav.device)
+            return list(states), states[-1], torch.tensor(out_lens, device=wav.device)
         mask = length_mask(lengths, wav.shape[1]).long() if self.use_mask else None
-        out = self.model(wav, attention_mask=mask)
-        out_lens = self.model._get_feat_extract_output_lengths(lengths).clamp(max=out.last_hidden_state.shape[1])
-        return out.last_hidden_state, out_lens
+        out = self.model(wav, attention_mask=mask, mask_time_indices=mask_time_indices, output_hidden_states=True)
+        out_lens = self.output_lengths(lengths).clamp(max=out.last_hidden_state.shape[1])
+        return list(out.hidden_states), out.last_hidden_state, out_lens
 
 
 class TextEncoder(nn.Module):

@@ -18,6 +18,8 @@ DEFAULTS = {
     "class_weight": False,      # inverse-frequency CE weights from the training split
     "label_smoothing": 0.0,
     "grad_clip": 5.0,
+    "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
+    "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
     "seed": 0,
     "num_workers": 0,
 }

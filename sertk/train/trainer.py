@@ -26,7 +26,7 @@ from sertk.data.datadir import ATTRIBUTES, DataDir
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate, to_device
 from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
-from sertk.models.checkpoint import save_model
+from sertk.models.checkpoint import init_params, save_model
 from sertk.models.losses import attribute_class
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.text.charvocab import CharVocab
@@ -230,6 +230,8 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
             raise ValueError(f"speaker(s) {sorted(train_spk & valid_spk)} in both {train_dir} and {valid_dir}")
 
     model = build_model(conf["model"], conf["model_conf"], **io)
+    if conf["init_param"] and "last.pt" not in os.listdir(exp_dir):  # on resume they come with last.pt
+        log.info("initialised %d tensors from %s", init_params(model, conf["init_param"]), conf["init_param"])
     if "last.pt" not in os.listdir(exp_dir):  # on resume the stats come with the weights
         if hasattr(model, "set_feature_stats") and kind == "features":
             stats = [feature_stats(train_ds, r) for r in train_ds.readers]  # one per stream
@@ -394,7 +396,12 @@ def _datasets(conf, kind, train_dir, feat_dir, emotions, exp_dir):
             vocab = CharVocab.build(train.table("text").values(), vocab_file)
         io["vocab_size"] = len(vocab)
     need_text, need_audio = cls.needs_text(**mconf), cls.needs_audio(**mconf)
-    return ((lambda d: AudioTextDataset(d, emotions, need_text, vocab, need_audio=need_audio)),
+    scales = cls.needs_units(**mconf) if hasattr(cls, "needs_units") else []
+    if scales and not conf["units_dir"]:
+        raise ValueError(f"{conf['model']} with these settings learns frame labels: set units_dir "
+                         "(the output of `sertk units`)")
+    unit_dirs = [Path(conf["units_dir"]) / f"k{k}" for k in scales]
+    return ((lambda d: AudioTextDataset(d, emotions, need_text, vocab, need_audio=need_audio, unit_dirs=unit_dirs)),
             collate_audio, io, vocab)
 
 

@@ -1,0 +1,97 @@
+"""`sertk units`: frame-level pseudo-labels (GMP-ATL stage B). The encoder of a trained audio
+model (stage A) encodes every utterance; one layer's frames (default the third-to-last) of
+the FIT split alone are clustered by scikit-learn's MiniBatchKMeans at several scales, and
+every frame of the given data dirs gets its cluster id at each scale.
+
+Output per scale: <out>/k<K>/units.{ark,scp} (int32 per utterance, one id per encoder frame)
+and kmeans.pkl; <out>/units.done marks a finished run (a rerun is a no-op).
+"""
+import json
+import logging
+import pickle
+from pathlib import Path
+from typing import Dict, List
+
+import kaldiio
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from sertk.data.audio_dataset import AudioTextDataset, collate_audio
+from sertk.data.dataset import to_device
+from sertk.fileio import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def encoder_frames(model, data_dir, layer: int, batch_size: int = 8, device: str = "cpu") -> Dict[str, np.ndarray]:
+    """utt -> (frames, dim) float32 of hidden layer `layer` of model.speech (a SpeechEncoder)."""
+    if not hasattr(model, "speech"):
+        raise ValueError("`sertk units` needs a model that runs a speech encoder on audio (gmp_atl, mmer)")
+    ds = AudioTextDataset(data_dir, require_labels=False)
+    order = sorted(range(len(ds)), key=lambda i: ds.lengths[i])
+    out = {}
+    for k in tqdm(range(0, len(order), batch_size), desc=f"encode {Path(data_dir).name}"):
+        batch = to_device(collate_audio([ds[i] for i in order[k: k + batch_size]]), device)
+        states, lens = model.speech.hidden_states(batch["wav"], batch["wav_lengths"])
+        x = states[layer].float().cpu().numpy()
+        for u, h, n in zip(batch["utt"], x, lens.tolist()):
+            out[u] = h[:n]
+    return out
+
+
+def fit_kmeans(frames: List[np.ndarray], k: int, seed: int = 0, max_frames: int = 500_000):
+    """MiniBatchKMeans on the stacked frames (a random subset of max_frames when larger)."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    x = np.concatenate(frames)
+    if len(x) > max_frames:
+        x = x[np.random.default_rng(seed).choice(len(x), max_frames, replace=False)]
+    if len(x) < k:
+        raise ValueError(f"{len(x)} frames cannot make {k} clusters: use fewer clusters or more data")
+    return MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=max(1024, 4 * k), n_init=3).fit(x)
+
+
+def make_units(model_path, fit_dir, label_dirs, out_dir, clusters=(64, 512, 4096), layer: int = -3,
+               seed: int = 0, max_frames: int = 500_000, device: str = "cpu") -> dict:
+    from sertk.models.checkpoint import load_model
+
+    out = Path(out_dir)
+    if (out / "units.done").exists():
+        return json.loads((out / "units.done").read_text())
+    model, _ = load_model(model_path, device)
+    fit = encoder_frames(model, fit_dir, layer, device=device)
+    frames = dict(fit)
+    for d in label_dirs:
+        frames.update(encoder_frames(model, d, layer, device=device))
+    info = {"model": str(model_path), "fit_dir": str(fit_dir), "label_dirs": [str(d) for d in label_dirs],
+            "layer": layer, "clusters": [int(k) for k in clusters], "fit_frames": int(sum(len(f) for f in fit.values()))}
+    for k in clusters:
+        log.info("k-means with %d clusters on %d frames of %s", k, info["fit_frames"], fit_dir)
+        km = fit_kmeans(list(fit.values()), int(k), seed, max_frames)
+        d = out / f"k{k}"
+        d.mkdir(parents=True, exist_ok=True)
+        with atomic_path(d / "kmeans.pkl") as tmp:
+            Path(tmp).write_bytes(pickle.dumps(km))
+        labels = {u: km.predict(f).astype(np.int32) for u, f in frames.items()}
+        with atomic_path(d / "units.scp") as scp:
+            kaldiio.save_ark(str(d / "units.ark"), labels, scp=str(scp))
+        info[f"k{k}_used"] = int(len(np.unique(np.concatenate(list(labels.values())))))
+    write_json(out / "units.done", info)
+    return info
+
+
+class UnitReader:
+    """Frame labels of one scale: utt -> int64 array."""
+
+    def __init__(self, unit_dir):
+        self.dir = Path(unit_dir)
+        if not (self.dir / "units.scp").exists():
+            raise FileNotFoundError(f"{self.dir}/units.scp not found: run `sertk units` (GMP-ATL stage B) first")
+        self.scp = kaldiio.load_scp(str(self.dir / "units.scp"))
+
+    def __getitem__(self, utt):
+        if utt not in self.scp:
+            raise KeyError(f"utterance {utt}: no frame labels in {self.dir}/units.scp")
+        return np.asarray(self.scp[utt], dtype=np.int64)
