@@ -196,15 +196,19 @@ def whisper_mel_batch(fe, wavs, mel_lens):
     return mel
 
 
-def whisper_encode_trimmed(enc, mel, mel_lens, out_lens):
+def whisper_encode_trimmed(enc, mel, mel_lens, out_lens, mask_time_indices=None, mask_embed=None):
     """All hidden states of a Whisper encoder on trimmed log-mels: the positional table sliced
     to the real length, padded frames masked in the convolutions and in self-attention.
-    Differentiable (MMER fine-tunes through it)."""
+    Differentiable (MMER fine-tunes through it). mask_time_indices (B, frames) with mask_embed
+    (width,): those frames of the convolution output are replaced by mask_embed before the
+    positions are added (masked prediction, as HuBERT's mask embedding)."""
     device = mel.device
     T = mel.shape[-1]
     frame_mask = (torch.arange(T, device=device)[None] < torch.tensor(mel_lens, device=device)[:, None])
     x = torch.nn.functional.gelu(enc.conv1(mel)) * frame_mask[:, None]  # zero beyond the end
     x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
+    if mask_time_indices is not None:
+        x = torch.where(mask_time_indices[..., None], mask_embed.to(x.dtype), x)
     L = x.shape[1]
     x = x + enc.embed_positions.weight[:L]
     keep = torch.arange(L, device=device)[None] < torch.tensor(out_lens, device=device)[:, None]

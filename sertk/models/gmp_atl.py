@@ -4,7 +4,7 @@
            gender heads; loss = alpha_e * CE_emo + (1 - alpha_e) * CE_gender
   (stage B k-means on the stage-A encoder's frames: `sertk units`, sertk/units.py)
   stage C  the encoder alone, frames span-masked as in HuBERT (the model's own mask embedding,
-           transformers' `_compute_mask_indices`), one LinearP per cluster scale predicting
+           or a learned one for Whisper; transformers' `_compute_mask_indices`), one LinearP per cluster scale predicting
            each masked frame's cluster id; loss = sum over scales of CE on masked frames
   stage D  stage A's architecture without the gender head, started from the stage-C encoder
            (`init_param`), emotion with additive-margin softmax (m 0.2, s 30) or plain CE
@@ -69,9 +69,11 @@ class GMPATL(nn.Module):
         self.speech = SpeechEncoder(**(speech_encoder or {}))
         h = self.speech.hidden_size
         if stage == "C":
-            if not hasattr(self.speech.model, "masked_spec_embed"):
-                raise ValueError("gmp_atl stage C masks frames with the encoder's mask embedding: use a "
-                                 "Hugging Face HuBERT/wav2vec2 encoder (speech_encoder.source: hf)")
+            if self.speech.source == "whisper":  # Whisper has no mask embedding: learn one here
+                self.mask_embed = nn.Parameter(torch.empty(h).uniform_())
+            elif not hasattr(self.speech.model, "masked_spec_embed"):
+                raise ValueError("gmp_atl stage C masks frames with a mask embedding: use a Hugging Face "
+                                 "HuBERT/wav2vec2 encoder (source hf) or a Whisper encoder, not this one")
             self.cluster_sizes = [int(k) for k in cluster_sizes]
             self.unit_heads = nn.ModuleList(linear_p(h, proj_dim, k) for k in self.cluster_sizes)
             self.mask_prob, self.mask_length = mask_prob, mask_length
@@ -120,7 +122,7 @@ class GMPATL(nn.Module):
                 n = self.speech.output_lengths(wav_len)
                 frames = int(self.speech.output_lengths(torch.tensor([wav.shape[1]]))[0])
                 mask = self._mask(n, frames, wav.device)
-            states, lens = self.speech.hidden_states(wav, wav_len, mask_time_indices=mask)
+            states, lens = self.speech.hidden_states(wav, wav_len, mask, getattr(self, "mask_embed", None))
             x = states[-1]
             if mask is None:  # evaluation: score every real frame
                 mask = length_mask(lens, x.shape[1])

@@ -80,23 +80,28 @@ class SpeechEncoder(nn.Module):
         return last, out_lens
 
     def output_lengths(self, lengths):
-        """Frames per utterance for `lengths` samples (HF encoders)."""
-        return self.model._get_feat_extract_output_lengths(lengths)
+        """Frames per utterance for `lengths` samples (hf and whisper sources)."""
+        if self.source == "whisper":
+            return (lengths // self.fe.hop_length + 1) // 2
+        if self.source == "hf":
+            return self.model._get_feat_extract_output_lengths(lengths)
+        raise ValueError("output lengths are computed for hf and whisper encoders only")
 
-    def hidden_states(self, wav, lengths, mask_time_indices=None):
+    def hidden_states(self, wav, lengths, mask_time_indices=None, mask_embed=None):
         """Every layer's frames [(B, T, H)], input embedding first, and their lengths.
-        mask_time_indices (B, T) bool: frames replaced by the model's learned mask embedding
-        before the transformer (HuBERT/wav2vec2-style masked prediction; `hf` source only)."""
-        states, _, out_lens = self._encode(wav, lengths, mask_time_indices)
+        mask_time_indices (B, T) bool: frames replaced by a learned mask embedding before the
+        transformer (HuBERT-style masked prediction): the model's own for `hf` encoders,
+        `mask_embed` for Whisper; s3prl upstreams cannot mask."""
+        states, _, out_lens = self._encode(wav, lengths, mask_time_indices, mask_embed)
         return states, out_lens
 
-    def _encode(self, wav, lengths, mask_time_indices=None):
+    def _encode(self, wav, lengths, mask_time_indices=None, mask_embed=None):
         """(all hidden states, the output frames, output lengths). The output is the last
         hidden state except for HF stable-layer-norm models, whose output adds the final norm."""
         if self.normalize:
             wav = self._normalise(wav, lengths)
-        if mask_time_indices is not None and self.source != "hf":
-            raise ValueError(f"frame masking needs a Hugging Face encoder (source hf), not {self.source!r}")
+        if mask_time_indices is not None and (self.source == "s3prl" or (self.source == "whisper" and mask_embed is None)):
+            raise ValueError(f"frame masking needs an hf encoder or a Whisper encoder with mask_embed (source {self.source!r})")
         if self.source == "s3prl":
             hs, hs_len = self.model(wav, lengths)
             return list(hs), hs[-1], hs_len[-1]
@@ -104,7 +109,7 @@ class SpeechEncoder(nn.Module):
             wavs = [w[:n].detach().cpu().numpy() for w, n in zip(wav, lengths.tolist())]
             mel_lens, out_lens = whisper_lengths(self.fe, wavs)
             mel = whisper_mel_batch(self.fe, wavs, mel_lens).to(wav.device)
-            states = whisper_encode_trimmed(self.model, mel, mel_lens, out_lens)
+            states = whisper_encode_trimmed(self.model, mel, mel_lens, out_lens, mask_time_indices, mask_embed)
             return list(states), states[-1], torch.tensor(out_lens, device=wav.device)
         mask = length_mask(lengths, wav.shape[1]).long() if self.use_mask else None
         out = self.model(wav, attention_mask=mask, mask_time_indices=mask_time_indices, output_hidden_states=True)

@@ -32,10 +32,20 @@ def test_am_softmax_margin():
     assert torch.allclose(head.loss(logits, y), expected, atol=1e-5)
 
 
-def test_stage_c_needs_a_hf_encoder(tiny_whisper):
-    with pytest.raises(ValueError, match="mask embedding"):
-        build_model("gmp_atl", {"stage": "C", "speech_encoder": {"name_or_path": str(tiny_whisper),
-                                                                 "source": "whisper"}}, num_classes=4)
+def test_stage_c_with_whisper_learns_its_mask_embedding(tiny_whisper):
+    """Whisper has no mask embedding: stage C learns one; masked frames change the output and
+    the embedding gets gradient."""
+    torch.manual_seed(0)
+    m = build_model("gmp_atl", {"stage": "C", "cluster_sizes": [4], "mask_prob": 0.5, "mask_length": 2,
+                                "speech_encoder": {"name_or_path": str(tiny_whisper), "source": "whisper"}},
+                    num_classes=4).train()
+    batch = {"wav": torch.randn(2, 16000), "wav_lengths": torch.tensor([16000, 12000])}
+    out = m(batch)
+    assert out["unit_mask"].any() and (out["lengths"] == torch.tensor([50, 38])).all()
+    n = out["lengths"]
+    units = [torch.randint(0, 4, (2, int(n.max()))).masked_fill(~(torch.arange(int(n.max()))[None] < n[:, None]), -1)]
+    m.loss(out, {**batch, "units": units, "unit_lengths": n, "utt": ["a", "b"]}).backward()
+    assert m.mask_embed.grad is not None and m.mask_embed.grad.abs().sum() > 0
 
 
 def test_four_stages(synth_folds, tiny_hubert, tmp_path):
