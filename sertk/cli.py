@@ -251,7 +251,15 @@ def analyze_separability(model_path, feat_dir, by, out_file, data_dir):
         if not tables:
             raise ValueError(f"{data_dir}: none of {by} present")
         emb = _embeddings(model_path, feat_dir, d)
-        res = {t: pairwise_fisher_ratio(emb, d.table(t)) for t in tables}
+        res = {}
+        for t in tables:
+            values = {v for u, v in d.table(t).items() if u in emb and v != "-"}
+            if len(values) < 2:  # e.g. an all-acted corpus's utt2style
+                click.echo(f"{t}: one class only ({' '.join(values)}), skipped")
+                continue
+            res[t] = pairwise_fisher_ratio(emb, d.table(t))
+        if not res:
+            raise ValueError(f"{data_dir}: no label table with two classes among {tables}")
     except (ValueError, KeyError, FileNotFoundError) as e:
         _fail(e)
     if out_file:

@@ -45,6 +45,14 @@ def test_ecapa_mtl_learns_emotion_and_style(synth_folds, synth_fbank, tmp_path):
     sep = json.loads((tmp_path / "sep.json").read_text())
     assert set(sep) >= {"utt2emo", "utt2style"} and len(sep["utt2emo"]["pairs"]) == 6
     assert sep["utt2emo"]["mean"] > 0 and sep["utt2style"]["mean"] > 0
+    # an all-acted split (EmoDB-like): the style table has one class and is skipped
+    from sertk.data.datadir import DataDir
+    d = DataDir(fold / "test")
+    d.subset(d.select({"utt2style": ["acted"]}), tmp_path / "acted")
+    r = CliRunner().invoke(main, ["analyze", "separability", "--model", str(exp / "best.pt"), "--feat-dir",
+                                  str(synth_fbank), str(tmp_path / "acted")])
+    assert r.exit_code == 0 and "utt2style: one class only (acted), skipped" in r.output
+    assert "utt2emo: average pairwise Fisher ratio" in r.output
 
 
 def test_without_mtl_predicts_no_style(synth_folds, synth_fbank, tmp_path):
