@@ -63,6 +63,8 @@ def _fc_stack(in_dim, dims, dropout):
 
 @register_model("camulenet")
 class CAMuLeNet(nn.Module):
+    restore_overrides = {"alexnet_weights": "none"}  # a checkpoint brings its own AlexNet weights
+
     def __init__(self, input_layers, input_dim, num_classes: int, whisper_layer=-1, max_frames: int = 1500,
                  att_dim: int = 1024, gru_hidden: int = 256, gru_layers: int = 2, gru_dropout: float = 0.2,
                  image_size: int = 224, alexnet_weights: str = "imagenet", attention: str = "relu",

@@ -2,7 +2,7 @@
 import torch
 
 from sertk.fileio import atomic_path
-from sertk.models.registry import build_model
+from sertk.models.registry import build_model, restore_conf
 
 
 def save_model(path, model, conf, emotions, feats_meta, info, io=None):
@@ -24,7 +24,8 @@ def load_model(path, device="cpu", base_dir=None):
     meta = ckpt["feats_meta"]
     io = ckpt.get("io") or {"input_layers": meta["num_layers"], "input_dim": meta["dim"],
                             "num_classes": len(ckpt["emotions"])}
-    model = build_model(ckpt["config"]["model"], ckpt["config"]["model_conf"], **io)
+    name = ckpt["config"]["model"]
+    model = build_model(name, restore_conf(name, ckpt["config"]["model_conf"]), **io)
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), ckpt
 

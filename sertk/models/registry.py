@@ -23,6 +23,13 @@ def build_model(name: str, conf: dict, **io):
         raise ValueError(f"model {name!r}: bad model_conf {conf}: {e}") from e
 
 
+def restore_conf(name: str, conf: dict) -> dict:
+    """model_conf for rebuilding a model whose weights come from a checkpoint: a model lists
+    in `restore_overrides` the settings that only fetch initial weights (e.g. CAMuLeNet's
+    ImageNet AlexNet), so loading a checkpoint never downloads what it then overwrites."""
+    return {**(conf or {}), **getattr(MODELS.get(name), "restore_overrides", {})}
+
+
 def input_kind(name: str) -> str:
     """`features` (cached upstream features) or `audio` (raw waveforms + transcripts)."""
     if name not in MODELS:

@@ -57,6 +57,27 @@ def test_multitask_loss_and_ablations():
     assert not hasattr(concat, "sm_att")
 
 
+def test_loading_a_checkpoint_fetches_no_alexnet_weights(tmp_path, monkeypatch):
+    """A checkpoint configured with ImageNet AlexNet rebuilds without the download (its own
+    weights replace them), and gives the saved model's outputs."""
+    from sertk.models import camulenet
+    from sertk.models.checkpoint import load_model, save_model
+
+    m = _model()
+    io = {"input_layers": [2, 1, 1], "input_dim": [8, 21, 5], "num_classes": 3}
+    conf = {"model": "camulenet", "model_conf": {**dict(max_frames=40, att_dim=16, gru_hidden=8, image_size=64,
+                                                        net_dims=[16, 16, 16]), "alexnet_weights": "imagenet"}}
+    save_model(tmp_path / "m.pt", m, conf, ["a", "b", "c"], {}, {}, io=io)
+    asked, build = [], camulenet.alexnet_encoder
+    monkeypatch.setattr(camulenet, "alexnet_encoder", lambda weights: asked.append(weights) or build(weights))
+    loaded, _ = load_model(tmp_path / "m.pt")
+    assert asked == ["none"]
+    batch = collate(_items([10, 14], np.random.default_rng(2)))
+    with torch.no_grad():
+        assert torch.allclose(loaded(batch["feats"], batch["lengths"])["logits"],
+                              m(batch["feats"], batch["lengths"])["logits"], atol=1e-6)
+
+
 def test_camulenet_needs_three_streams():
     with pytest.raises(ValueError, match="three feature streams"):
         build_model("camulenet", {}, input_layers=7, input_dim=512, num_classes=3)
