@@ -204,27 +204,16 @@ def infer(model_path, out_dir, feat_dir, extract_config, inputs):
 def tsne(model_path, feat_dir, out_file, data_dir):
     """t-SNE map of a model's final embeddings on DATA_DIR (colour = emotion, marker = gender)."""
     from sertk.data.datadir import DataDir
+    from sertk.infer.predict import model_embeddings
     from sertk.score.tsne import plot_tsne
     try:
         d = DataDir(data_dir)
-        emb = _embeddings(model_path, feat_dir, d)
+        emb = model_embeddings(model_path, feat_dir, d.utts)
         genders = {u: d.tables.get("spk2gender", {}).get(s, "") for u, s in d.utt2spk.items()}
         plot_tsne(emb, d.table("utt2emo"), out_file, genders, title=Path(data_dir).name)
     except (ValueError, KeyError, FileNotFoundError) as e:
         _fail(e)
     click.echo(out_file)
-
-
-def _embeddings(model_path, feat_dir, d):
-    """utt -> the model's final utterance embedding, for every utterance of data dir d."""
-    from sertk.data.dataset import split_feat_dirs
-    from sertk.features.extract import FeatureReader
-    from sertk.infer.predict import Predictor
-    pred = Predictor(model_path).from_features(d.utts, [FeatureReader(f) for f in split_feat_dirs(feat_dir)])
-    emb = {u: p["embedding"] for u, p in pred.items() if "embedding" in p}
-    if not emb:
-        raise ValueError(f"{model_path}: this model exposes no embedding (camulenet and ecapa_mtl do)")
-    return emb
 
 
 @main.group()
@@ -244,13 +233,14 @@ def analyze_separability(model_path, feat_dir, by, out_file, data_dir):
     DATA_DIR, over emotion classes and over expression (acted/spontaneous) classes."""
     from sertk.data.datadir import DataDir
     from sertk.fileio import write_json
+    from sertk.infer.predict import model_embeddings
     from sertk.score.separability import pairwise_fisher_ratio
     try:
         d = DataDir(data_dir)
         tables = [t for t in by.split(",") if d.has(t)]
         if not tables:
             raise ValueError(f"{data_dir}: none of {by} present")
-        emb = _embeddings(model_path, feat_dir, d)
+        emb = model_embeddings(model_path, feat_dir, d.utts)
         res = {}
         for t in tables:
             values = {v for u, v in d.table(t).items() if u in emb and v != "-"}

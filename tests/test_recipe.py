@@ -155,5 +155,11 @@ def test_three_feature_streams_camulenet(recipe, tmp_path):
     run(f"sertk tsne --model {exp}/fold1/best.pt --feat-dir dump/fbank,dump/spectrogram,dump/mfcc40 "
         f"--out {tmp_path}/tsne.png data/folds/fold1/test", d)
     assert (tmp_path / "tsne.png").stat().st_size > 1000
+    # EmoDB's probe of the embedding parts (RESULTS.md): a table row per part and task
+    probe = run(f"python {REPO}/egs/emodb/local/probe_camulenet.py {exp}/fold1 --feat-dir "
+                "dump/fbank,dump/spectrogram,dump/mfcc40 --fold-dir data/folds/fold1", d)
+    rows = [l.split("|")[1:-1] for l in probe.splitlines() if l.startswith("| ") and "train" not in l]
+    assert len(rows) == 8 and {r[1].strip() for r in rows} == {"emotion", "gender"}
+    assert all(0 <= float(x) <= 100 for r in rows for x in r[2:])
     for utt, pred in ours.items():  # raw audio through the three packed upstreams = the cached streams
         np.testing.assert_allclose([pred["posteriors"][l] for l in labels], stage5[utt], atol=2e-3)

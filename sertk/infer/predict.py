@@ -43,6 +43,17 @@ def resolve_model(model_path):
     return p, None, None
 
 
+def model_embeddings(model_path, feat_dir, utts) -> Dict[str, np.ndarray]:
+    """utt -> the model's final utterance embedding (t-SNE, separability, probes)."""
+    from sertk.data.dataset import split_feat_dirs
+    from sertk.features.extract import FeatureReader
+    pred = Predictor(model_path).from_features(list(utts), [FeatureReader(f) for f in split_feat_dirs(feat_dir)])
+    emb = {u: p["embedding"] for u, p in pred.items() if "embedding" in p}
+    if not emb:
+        raise ValueError(f"{model_path}: this model exposes no embedding (camulenet and ecapa_mtl do)")
+    return emb
+
+
 class Predictor:
     def __init__(self, model_path, extract_conf: Optional[dict] = None, device: str = "cpu"):
         ckpt_path, packed_conf, pack_dir = resolve_model(model_path)
