@@ -1,5 +1,6 @@
 """Per-fold scoring files and the fold aggregate written to RESULTS.md."""
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Dict, List
@@ -155,7 +156,9 @@ def _fmt(key, x) -> str:
 
 def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "") -> Dict:
     """mean ± std (sample std, ddof=1) over folds + per-fold rows + pooled scores (confusion
-    matrix, pooled CCC, scatter plot). Metrics are those every fold has."""
+    matrix, pooled CCC, scatter plot). Metrics are those every fold has. Rows are in natural
+    order (fold2 before fold10), however the dirs were given (a shell glob sorts lexically)."""
+    fold_dirs = sorted(fold_dirs, key=lambda d: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(d))])
     folds = [json.loads((Path(d) / "metrics.json").read_text()) for d in fold_dirs]
     keys = [k for k in CATEGORICAL + CONTINUOUS if all(k in f for f in folds)]
     if not keys:

@@ -51,6 +51,12 @@ def test_score_and_aggregate(tmp_path):
     # per-class true positive rates: a = 1/2 then 2/2 (pooled 3/4), b = 2/2 twice
     assert r["pooled"]["recall"] == {"a": 0.75, "b": 1.0}
     assert "| a | 2 | 75.0 ± 35.4 | 75.0 |" in text and "| b | 2 | 100.0 ± 0.0 | 100.0 |" in text
+    # per-fold rows in natural order, whatever order the dirs come in (fold10 after fold2)
+    (tmp_path / "fold10").mkdir()
+    (tmp_path / "fold1" / "score_test").rename(tmp_path / "fold10" / "score_test")
+    aggregate(sorted([tmp_path / "fold10" / "score_test", dirs[1]], key=str), tmp_path / "R2.md", "toy")
+    rows = [l.split(" (")[0] for l in (tmp_path / "R2.md").read_text().splitlines() if l.startswith("| fold")]
+    assert rows == ["| fold2", "| fold10"]
     from sertk.score.report import summarize
     table = summarize([tmp_path / "RESULTS.json", tmp_path / "RESULTS.json"], per_class=True)
     assert "| a | 75.0 | 75.0 |" in table and "Pooled per-class recall" in table
