@@ -61,12 +61,16 @@ def test_iemocap_recipe(tmp_path):
     again = run(f"{env} ./run.sh {FBANK} --stage 3", d)
     assert "Stage 3: features exist" in again and again.count("already trained") == 5
     # the variant sweep (two variants here) writes a comparison table
-    run(f"{env} utils/run_hier_variants.sh --variants 'baseline_d baseline_c' --prefix v {FBANK} --folds '1 2'", d)
+    # (with --train_args of the user's own, which must add to each variant's, not replace them)
+    run(f"{env} utils/run_hier_variants.sh --variants 'baseline_d baseline_c' --prefix v "
+        f"--train_args 'max_epochs=2' {FBANK} --folds '1 2'", d)
     table = (d / "exp" / "v_variants.md").read_text()
     assert "| v_baseline_d | 2 |" in table and "| v_baseline_c | 2 |" in table
     bd = json.loads((d / "exp" / "v_baseline_d" / "RESULTS.json").read_text())["summary"]
     bc = json.loads((d / "exp" / "v_baseline_c" / "RESULTS.json").read_text())["summary"]
     assert "ua" in bd and "ccc" not in bd and "ccc" in bc and "ua" not in bc
+    history = json.loads((d / "exp" / "v_baseline_c" / "fold1" / "history.json").read_text())
+    assert len(history) == 2
 
 
 def test_iemocap_needs_the_corpus(tmp_path):
