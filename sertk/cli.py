@@ -265,15 +265,16 @@ def analyze_separability(model_path, feat_dir, by, out_file, data_dir):
 @click.option("--clusters", default="64,512,4096", show_default=True, help="cluster counts (scales)")
 @click.option("--layer", default=-3, show_default=True, help="hidden layer of the encoder (-1 = last)")
 @click.option("--max-frames", default=500_000, show_default=True, help="frames sampled for fitting")
+@click.option("--n-init", default=1, show_default=True, help="k-means++ runs per scale (best kept)")
 @click.option("--seed", default=0, show_default=True)
 @click.argument("label_dirs", nargs=-1)
-def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, seed, label_dirs):
+def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, n_init, seed, label_dirs):
     """Frame-level pseudo-labels (GMP-ATL stage B): k-means on the --fit split's encoder frames,
     cluster ids for every frame of it and of LABEL_DIRS (e.g. the valid split)."""
     from sertk.units import make_units
     try:
         info = make_units(model_path, fit_dir, list(label_dirs), out_dir,
-                          [int(k) for k in clusters.split(",")], layer, seed, max_frames)
+                          [int(k) for k in clusters.split(",")], layer, seed, max_frames, n_init=n_init)
     except (ValueError, KeyError, FileNotFoundError) as e:
         _fail(e)
     click.echo(f"{out_dir}: layer {info['layer']}, {info['fit_frames']} frames fitted, clusters {info['clusters']}")

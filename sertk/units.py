@@ -41,8 +41,10 @@ def encoder_frames(model, data_dir, layer: int, batch_size: int = 8, device: str
     return out
 
 
-def fit_kmeans(frames: List[np.ndarray], k: int, seed: int = 0, max_frames: int = 500_000):
-    """MiniBatchKMeans on the stacked frames (a random subset of max_frames when larger)."""
+def fit_kmeans(frames: List[np.ndarray], k: int, seed: int = 0, max_frames: int = 500_000, n_init: int = 1):
+    """MiniBatchKMeans on the stacked frames (a random subset of max_frames when larger).
+    One k-means++ run by default (scikit-learn's own default for k-means++): each extra run
+    repeats the whole fit, which at 4096 clusters dominates stage B (bench/bench_kmeans.py)."""
     from sklearn.cluster import MiniBatchKMeans
 
     x = np.concatenate(frames)
@@ -50,11 +52,11 @@ def fit_kmeans(frames: List[np.ndarray], k: int, seed: int = 0, max_frames: int 
         x = x[np.random.default_rng(seed).choice(len(x), max_frames, replace=False)]
     if len(x) < k:
         raise ValueError(f"{len(x)} frames cannot make {k} clusters: use fewer clusters or more data")
-    return MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=max(1024, 4 * k), n_init=3).fit(x)
+    return MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=max(1024, 4 * k), n_init=n_init).fit(x)
 
 
 def make_units(model_path, fit_dir, label_dirs, out_dir, clusters=(64, 512, 4096), layer: int = -3,
-               seed: int = 0, max_frames: int = 500_000, device: str = "cpu") -> dict:
+               seed: int = 0, max_frames: int = 500_000, device: str = "cpu", n_init: int = 1) -> dict:
     from sertk.models.checkpoint import load_model
 
     out = Path(out_dir)
@@ -66,10 +68,10 @@ def make_units(model_path, fit_dir, label_dirs, out_dir, clusters=(64, 512, 4096
     for d in label_dirs:
         frames.update(encoder_frames(model, d, layer, device=device))
     info = {"model": str(model_path), "fit_dir": str(fit_dir), "label_dirs": [str(d) for d in label_dirs],
-            "layer": layer, "clusters": [int(k) for k in clusters], "fit_frames": int(sum(len(f) for f in fit.values()))}
+            "layer": layer, "clusters": [int(k) for k in clusters], "fit_frames": int(sum(len(f) for f in fit.values())), "n_init": n_init}
     for k in clusters:
         log.info("k-means with %d clusters on %d frames of %s", k, info["fit_frames"], fit_dir)
-        km = fit_kmeans(list(fit.values()), int(k), seed, max_frames)
+        km = fit_kmeans(list(fit.values()), int(k), seed, max_frames, n_init)
         d = out / f"k{k}"
         d.mkdir(parents=True, exist_ok=True)
         with atomic_path(d / "kmeans.pkl") as tmp:
