@@ -189,12 +189,14 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
             f"{NAMES[k]} {pooled[k]:.3f}" for k in ("ccc_v", "ccc_a", "ccc_d", "ccc") if k in pooled)
             + f". Scatter plots: `{out_file.stem}_avd_scatter.png`.")
 
+    one = len(folds) == 1  # a single fold has no spread: show no "± 0.0"
     lines = [f"## {title}", "",
-             f"{len(folds)} folds; mean ± std (sample std over folds)"
+             ("1 fold (no std over folds)" if one else f"{len(folds)} folds; mean ± std (sample std over folds)")
              + ("; WA/UA/F1 in %." if "ua" in keys else "."), "",
              "| | " + " | ".join(NAMES[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|",
-             "| **mean ± std** | " + " | ".join(f"**{_fmt(k, summary[k]['mean'])} ± {_fmt(k, summary[k]['std'])}**"
-                                             for k in keys) + " |"]
+             ("| **mean** | " if one else "| **mean ± std** | ")
+             + " | ".join(f"**{_fmt(k, summary[k]['mean'])}" + ("" if one else f" ± {_fmt(k, summary[k]['std'])}")
+                          + "**" for k in keys) + " |"]
     for d, f in zip(fold_dirs, folds):
         spk = f.get("speakers", [])
         who = f"spk {' '.join(spk)}; " if 0 < len(spk) <= 3 else (f"{len(spk)} spk; " if spk else "")

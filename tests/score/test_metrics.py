@@ -57,6 +57,10 @@ def test_score_and_aggregate(tmp_path):
     aggregate(sorted([tmp_path / "fold10" / "score_test", dirs[1]], key=str), tmp_path / "R2.md", "toy")
     rows = [l.split(" (")[0] for l in (tmp_path / "R2.md").read_text().splitlines() if l.startswith("| fold")]
     assert rows == ["| fold2", "| fold10"]
+    # one fold has no spread: no "± 0.0" in its summary row
+    aggregate([dirs[1]], tmp_path / "R1.md", "one")
+    row = next(l for l in (tmp_path / "R1.md").read_text().splitlines() if l.startswith("| **mean"))
+    assert row.startswith("| **mean** |") and "±" not in row
     from sertk.score.report import summarize
     table = summarize([tmp_path / "RESULTS.json", tmp_path / "RESULTS.json"], per_class=True)
     assert "| a | 75.0 | 75.0 |" in table and "Pooled per-class recall" in table
