@@ -78,11 +78,26 @@ def build_scheduler(name, conf, optimizer):
     raise ValueError(f"unknown scheduler {name!r}: use warmup_invsqrt or cosine")
 
 
-def build_optimizer(name, conf, params):
+def build_optimizer(name, conf, named_params):
+    """`conf` are the optimizer's arguments, plus an optional `param_lr` ({parameter-name prefix:
+    lr}) giving some parameters their own learning rate, e.g. a pretrained encoder lower than
+    freshly initialised heads (SpeechBrain's `lr` vs `lr_wav2vec`): with Adam a weight moves by
+    about lr per update, so at a fine-tuning lr a new head barely leaves its initialisation on
+    a small corpus. The longest matching prefix wins; other parameters use `lr`."""
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}.get(name)
     if cls is None:
         raise ValueError(f"unknown optimizer {name!r}: use adam, adamw or sgd")
-    return cls(params, **conf)
+    conf = dict(conf)
+    param_lr = conf.pop("param_lr", None) or {}
+    groups = {None: []}  # the default group first, so param_groups[0] is the logged `lr`
+    for n, p in named_params:
+        prefix = max((k for k in param_lr if n.startswith(k)), key=len, default=None)
+        groups.setdefault(prefix, []).append(p)
+    unused = sorted(set(param_lr) - set(groups))
+    if unused:
+        raise ValueError(f"optim_conf.param_lr: no trainable parameter name starts with {unused}")
+    return cls([{"params": ps, **({} if k is None else {"lr": float(param_lr[k])})}
+                for k, ps in groups.items() if ps], **conf)
 
 
 @torch.no_grad()
@@ -254,7 +269,8 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if use_cuda else None)
-    optimizer = build_optimizer(conf["optim"], conf["optim_conf"], [p for p in model.parameters() if p.requires_grad])
+    optimizer = build_optimizer(conf["optim"], conf["optim_conf"],
+                                [(n, p) for n, p in model.named_parameters() if p.requires_grad])
     scheduler = build_scheduler(conf["scheduler"], conf["scheduler_conf"], optimizer)
     scaler = torch.amp.GradScaler("cuda", enabled=use_cuda)
 

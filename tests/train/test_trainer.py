@@ -170,3 +170,26 @@ def test_selecting_on_a_metric_the_model_lacks_is_an_error(synth_folds, synth_fb
     conf = load_config(overrides=HIER + ["model_conf.variant=baseline_d", "max_epochs=1"])
     with pytest.raises(ValueError, match="select_metric 'ccc' is not available"):
         train(conf, synth_folds / "fold1" / "train", synth_folds / "fold1" / "valid", synth_fbank, tmp_path)
+
+
+def test_param_lr_gives_parameter_groups_their_own_learning_rate(synth_folds, synth_fbank, tmp_path):
+    # the MLP head frozen by a zero learning rate while the projection trains at `lr`
+    exp = tmp_path / "exp"
+    _run(synth_folds, synth_fbank, exp, ["max_epochs=2", "optim_conf.param_lr={head.: 0.0}"])
+    last = _weights(exp / "last.pt")
+    groups = torch.load(exp / "last.pt", map_location="cpu", weights_only=False)["optimizer"]["param_groups"]
+    assert [g["lr"] for g in groups] == [1.0e-3, 0.0]
+    fresh = _run(synth_folds, synth_fbank, tmp_path / "zero", ["max_epochs=1", "optim_conf.lr=0.0"])
+    assert fresh["epochs_run"] == 1
+    start = _weights(tmp_path / "zero" / "last.pt")  # lr 0 everywhere: the initial weights (same seed)
+    head = [k for k in last if k.startswith("head.")]
+    assert head and all(torch.equal(last[k], start[k]) for k in head)
+    assert not torch.equal(last["proj.weight"], start["proj.weight"])
+
+
+def test_param_lr_prefix_must_match_a_parameter():
+    lin = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="param_lr: no trainable parameter name starts with \\['encoder.'\\]"):
+        trainer_mod.build_optimizer("adam", {"lr": 1e-3, "param_lr": {"encoder.": 1e-5}}, lin.named_parameters())
+    opt = trainer_mod.build_optimizer("adam", {"lr": 1e-3, "param_lr": {"bias": 1e-5}}, lin.named_parameters())
+    assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-5]
