@@ -122,16 +122,19 @@ def data_leakage(dirs, by):
 @click.option("--nj", default=1, show_default=True, help="Number of shards.")
 @click.option("--job", default=None, type=int, help="Run only this shard (1-based); merge when all are done.")
 @click.option("--num-threads", default=None, type=int, help="Torch threads (default: cores / nj).")
+@click.option("--ngpu", default=0, show_default=True, help="0: CPU; 1: the first CUDA device.")
 @click.argument("overrides", nargs=-1)
-def extract(config, data_dir, out_dir, nj, job, num_threads, overrides):
+def extract(config, data_dir, out_dir, nj, job, num_threads, ngpu, overrides):
     """Run an upstream once over DATA_DIR and store ark/scp features in OUT_DIR.
 
     OVERRIDES are key=value, e.g. upstream_conf.name_or_path=/models/whisper-base."""
     from sertk.features.config import load_extract_config
     from sertk.features.extract import extract as run
+    from sertk.devices import resolve_device
     try:
         conf = load_extract_config(config, overrides)
-        complete = run(data_dir, out_dir, conf, nj=nj, job=job, num_threads=num_threads)
+        complete = run(data_dir, out_dir, conf, nj=nj, job=job, num_threads=num_threads,
+                       device=resolve_device(ngpu))
     except (ValueError, RuntimeError, OSError) as e:
         _fail(e)
     click.echo(f"{out_dir}: {'complete' if complete else 'shard done; other shards pending'}")
@@ -170,17 +173,19 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
 @click.option("--out", "out_dir", required=True)
 @click.option("--feat-dir", default=None, help="Use cached features (with a data dir input).")
 @click.option("--extract-config", default=None, help="Extraction YAML for raw audio with an unpacked model.")
+@click.option("--ngpu", default=0, show_default=True, help="0: CPU; 1: the first CUDA device.")
 @click.argument("inputs", nargs=-1, required=True)
-def infer(model_path, out_dir, feat_dir, extract_config, inputs):
+def infer(model_path, out_dir, feat_dir, extract_config, ngpu, inputs):
     """Predict emotions for INPUTS: a data dir, a wav.scp, or audio files."""
     from sertk.data.dataset import split_feat_dirs
     from sertk.infer.predict import Predictor, audio_sources
+    from sertk.devices import resolve_device
     try:
         conf = None
         if extract_config:  # several comma-separated configs: one per feature stream
             confs = [yaml_load(Path(c).read_text()) for c in extract_config.split(",")]
             conf = confs[0] if len(confs) == 1 else confs
-        pred = Predictor(model_path, conf)
+        pred = Predictor(model_path, conf, device=resolve_device(ngpu))
         if pred.kind == "audio" and len(inputs) == 1 and Path(inputs[0]).is_dir():
             post = pred.from_data_dir(inputs[0])  # waveforms and transcripts of a data dir
         elif feat_dir:
@@ -267,14 +272,17 @@ def analyze_separability(model_path, feat_dir, by, out_file, data_dir):
 @click.option("--max-frames", default=500_000, show_default=True, help="frames sampled for fitting")
 @click.option("--n-init", default=1, show_default=True, help="k-means++ runs per scale (best kept)")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--ngpu", default=0, show_default=True, help="0: CPU; 1: the first CUDA device (the encoder pass; k-means runs on the CPU).")
 @click.argument("label_dirs", nargs=-1)
-def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, n_init, seed, label_dirs):
+def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, n_init, seed, ngpu, label_dirs):
     """Frame-level pseudo-labels (GMP-ATL stage B): k-means on the --fit split's encoder frames,
     cluster ids for every frame of it and of LABEL_DIRS (e.g. the valid split)."""
     from sertk.units import make_units
+    from sertk.devices import resolve_device
     try:
         info = make_units(model_path, fit_dir, list(label_dirs), out_dir,
-                          [int(k) for k in clusters.split(",")], layer, seed, max_frames, n_init=n_init)
+                          [int(k) for k in clusters.split(",")], layer, seed, max_frames, n_init=n_init,
+                          device=resolve_device(ngpu))
     except (ValueError, KeyError, FileNotFoundError) as e:
         _fail(e)
     click.echo(f"{out_dir}: layer {info['layer']}, {info['fit_frames']} frames fitted, clusters {info['clusters']}")

@@ -41,7 +41,7 @@ Stages: 1 data prep + validation, 2 folds + leakage check, 3 feature extraction 
 Options (defaults in brackets):
   --stage N --stop_stage N  stages to run [${stage}..${stop_stage}]
   --folds \"1 3\"             folds to run [all]
-  --ngpu N                  GPUs per fold; >1 uses DDP [${ngpu}]
+  --ngpu N                  GPUs per fold (extraction and inference use the first); >1 trains with DDP [${ngpu}]
   --nj N                    extraction shards [${nj}]
   --fold_mode M             speaker|session|predefined [${fold_mode}]
   --num_folds N             folds in speaker mode [${num_folds}]
@@ -108,8 +108,8 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: extract $(basename ${d}) once for all utterances (${nj} shards) -> ${d}"
     threads=$(( $(nproc) / nj )); [ ${threads} -ge 1 ] || threads=1
     ${extract_cmd} --num_threads ${threads} --gpu ${ngpu} JOB=1:${nj} ${d}/log/extract.JOB.log \
-      sertk extract --config ${c} --nj ${nj} --job JOB --num-threads ${threads} ${datadir}/all ${d} ${args}
-    sertk extract --config ${c} --nj ${nj} ${datadir}/all ${d} ${args}
+      sertk extract --config ${c} --nj ${nj} --job JOB --num-threads ${threads} --ngpu ${ngpu} ${datadir}/all ${d} ${args}
+    sertk extract --config ${c} --nj ${nj} --ngpu ${ngpu} ${datadir}/all ${d} ${args}
   done
 fi
 
@@ -135,7 +135,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   for f in $(all_folds); do
     out=${exp}/fold${f}/decode_test
     [ -f ${out}/predictions.json ] && continue
-    sertk infer --model ${exp}/fold${f}/best.pt "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/test
+    sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/test
   done
 fi
 

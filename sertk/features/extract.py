@@ -85,11 +85,11 @@ def extract_chunk(upstream, d: DataDir, utts, ark: Path, durs, batch_seconds, dt
 
 
 def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = None,
-            num_threads: Optional[int] = None) -> bool:
+            num_threads: Optional[int] = None, device: Optional[str] = None) -> bool:
     """Extract the chunks of shard `job` (all shards if None); merge when all are done.
 
-    `conf` is a resolved extraction config (sertk.features.config). Returns True when
-    feats.scp is complete.
+    `conf` is a resolved extraction config (sertk.features.config); `device` ("cpu", "cuda")
+    runs a neural upstream there. Returns True when feats.scp is complete.
     """
     import torch
 
@@ -108,7 +108,7 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
     todo = [(i, c) for i, c in mine if not (out_dir / "chunks" / f"{i:05d}.scp").exists()]
     if todo:
         torch.set_num_threads(num_threads or max(1, (os.cpu_count() or 1) // (nj if job else 1)))
-        model = build_upstream(upstream, upstream_conf)
+        model = build_upstream(upstream, upstream_conf, device)
         (out_dir / "chunks").mkdir(parents=True, exist_ok=True)
         done = sum(len(c) for _, c in mine) - sum(len(c) for _, c in todo)
         with tqdm(total=sum(len(c) for _, c in mine), initial=done, unit="utt",

@@ -5,6 +5,7 @@ Every upstream maps a batch of 16 kHz mono waveforms to, per utterance, an array
 extraction runner (extract.py) stores them once; models pick/weight layers later.
 """
 import contextlib
+import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -20,10 +21,15 @@ def register_upstream(name):
     return deco
 
 
-def build_upstream(kind: str, conf: Optional[dict] = None):
+def build_upstream(kind: str, conf: Optional[dict] = None, device: Optional[str] = None):
+    """`device` (a run setting, not part of the features' identity) goes to the neural
+    upstreams; the signal-processing ones (spectrogram, MFCC) always run on the CPU."""
     if kind not in UPSTREAMS:
         raise ValueError(f"unknown upstream {kind!r}; available: {sorted(UPSTREAMS)}")
-    return UPSTREAMS[kind](**(conf or {}))
+    conf = dict(conf or {})
+    if device is not None and "device" in inspect.signature(UPSTREAMS[kind]).parameters:
+        conf["device"] = device
+    return UPSTREAMS[kind](**conf)
 
 
 def _select(layers_all: List[torch.Tensor], layers: Union[str, int, Sequence[int], None]):

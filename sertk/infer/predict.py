@@ -77,7 +77,7 @@ class Predictor:
                                  "model or pass --extract-config")
             from sertk.features.upstreams import build_upstream
             confs = self.extract_conf if isinstance(self.extract_conf, list) else [self.extract_conf]
-            self._upstream = [(build_upstream(c["upstream"], c.get("upstream_conf")), c.get("dtype", "float32"))
+            self._upstream = [(build_upstream(c["upstream"], c.get("upstream_conf"), self.device), c.get("dtype", "float32"))
                               for c in confs]
         return self._upstream
 

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from sertk.data.audio_dataset import AudioTextDataset, character_error_rate, collate_audio
 from sertk.data.datadir import ATTRIBUTES, DataDir
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate, to_device
+from sertk.devices import resolve_device
 from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
 from sertk.models.checkpoint import init_params, save_model
@@ -184,6 +185,8 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
+    if world == 1:  # torchrun without CUDA is the gloo DDP path (multi-process on CPU, tested)
+        resolve_device(ngpu)  # --ngpu 1 on a machine without CUDA: an error, not a silent CPU run
     use_cuda = ngpu > 0 and torch.cuda.is_available()
     if world > 1:
         torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
@@ -292,7 +295,11 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(ckpt["scheduler"])
-        torch.set_rng_state(ckpt["rng"])
+        torch.set_rng_state(ckpt["rng"].cpu())  # map_location moved it to the GPU; the CPU generator needs it back
+        if use_cuda and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"].cpu(), device)
+        if ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
         state = ckpt["state"]
         log.info("resumed from %s at epoch %d", last, state["epoch"])
 
@@ -369,7 +376,9 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
             with atomic_path(last) as tmp:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                             "scheduler": scheduler.state_dict() if scheduler else None,
-                            "rng": torch.get_rng_state(), "state": state}, tmp)
+                            "rng": torch.get_rng_state(), "state": state,
+                            "cuda_rng": torch.cuda.get_rng_state(device) if use_cuda else None,
+                            "scaler": scaler.state_dict()}, tmp)
     result = {"best_epoch": state["best_epoch"], "select_metric": metric, "best_valid": state["best"],
               "epochs_run": state["epoch"], "valid": state["history"][state["best_epoch"] - 1]["valid"]}
     if plan is not None:

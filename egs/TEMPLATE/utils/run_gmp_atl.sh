@@ -6,7 +6,7 @@
 #   3 stage C   masked multi-scale pseudo-label retraining              exp/<tag>/fold*/C
 #   4 stage D   AM-softmax emotion fine-tuning from the stage-C encoder  exp/<tag>/fold*/D
 #   5 infer stage D on each test split, score, aggregate                exp/<tag>/RESULTS.md
-#   utils/run_gmp_atl.sh [--stage N] [--folds "1 2"] [--train_args "model_conf.speech_encoder.name_or_path=/dir"]
+#   utils/run_gmp_atl.sh [--stage N] [--folds "1 2"] [--ngpu 1] [--train_args "model_conf.speech_encoder.name_or_path=/dir"]
 # Ablations reuse earlier stages of another tag (--a_from: where stage A lives, --c_from: where
 # stages B-C live; both default to --tag):
 #   --tag gmp_nogmp --a_from gmp_atl --no_gmp true --stage 4      D from the stage-A encoder
@@ -25,6 +25,7 @@ d_args=""            # overrides for stage D only
 layer=-3
 clusters=64,512,4096
 no_gmp=false
+ngpu=0               # 0: CPU; 1: GPU for training, the stage-B encoder pass and inference
 conf_a=conf/train_gmp_atl_a.yaml
 conf_c=conf/train_gmp_atl_c.yaml
 conf_d=conf/train_gmp_atl_d.yaml
@@ -45,24 +46,24 @@ for f in ${folds}; do
   split=(--train-dir ${fd}/train --valid-dir ${fd}/valid)
   if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ] && ! trained ${ea}/A; then
     log "fold${f} stage A -> ${ea}/A"
-    sertk train --config ${conf_a} "${split[@]}" --exp-dir ${ea}/A ${train_args}
+    sertk train --config ${conf_a} --ngpu ${ngpu} "${split[@]}" --exp-dir ${ea}/A ${train_args}
   fi
   if ! ${no_gmp}; then
     if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
       log "fold${f} stage B: layer ${layer}, clusters ${clusters} -> ${ec}/units"
-      sertk units --model ${ea}/A/best.pt --fit ${fd}/train --out ${ec}/units --layer ${layer} \
+      sertk units --model ${ea}/A/best.pt --ngpu ${ngpu} --fit ${fd}/train --out ${ec}/units --layer ${layer} \
         --clusters ${clusters} ${fd}/valid
     fi
     if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ] && ! trained ${ec}/C; then
       log "fold${f} stage C -> ${ec}/C"
-      sertk train --config ${conf_c} "${split[@]}" --exp-dir ${ec}/C ${train_args} \
+      sertk train --config ${conf_c} --ngpu ${ngpu} "${split[@]}" --exp-dir ${ec}/C ${train_args} \
         units_dir=${ec}/units "model_conf.cluster_sizes=${cluster_list}" "init_param=[${ea}/A/best.pt:speech.]"
     fi
   fi
   src=${ec}/C; ${no_gmp} && src=${ea}/A
   if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && ! trained ${ed}/D; then
     log "fold${f} stage D (encoder from ${src}) -> ${ed}/D"
-    sertk train --config ${conf_d} "${split[@]}" --exp-dir ${ed}/D ${train_args} ${d_args} \
+    sertk train --config ${conf_d} --ngpu ${ngpu} "${split[@]}" --exp-dir ${ed}/D ${train_args} ${d_args} \
       "init_param=[${src}/best.pt:speech.]"
   fi
 done
@@ -72,7 +73,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   score_dirs=()
   for f in ${folds}; do
     fd=${datadir}/folds/fold${f}; dec=${exp}/fold${f}/D/decode_test
-    [ -f ${dec}/predictions.json ] || sertk infer --model ${exp}/fold${f}/D/best.pt --out ${dec} ${fd}/test
+    [ -f ${dec}/predictions.json ] || sertk infer --model ${exp}/fold${f}/D/best.pt --ngpu ${ngpu} --out ${dec} ${fd}/test
     sertk score --ref ${fd}/test/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt \
       --out ${exp}/fold${f}/score_test >/dev/null
     score_dirs+=(${exp}/fold${f}/score_test)
