@@ -17,6 +17,7 @@ from sertk.infer.predict import Predictor
 from sertk.train.config import load_config
 from sertk.train.trainer import train
 from sertk.units import make_units
+from tests.interrupt import interrupt_at_valid_pass
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
@@ -89,26 +90,16 @@ def test_gmp_atl_stages_and_inference_on_the_gpu(synth_folds, tiny_hubert, tmp_p
 def test_interrupted_gpu_training_resumes(synth_folds, tiny_hubert, tmp_path, monkeypatch):
     """A checkpoint loaded onto the GPU carries the CPU generator's state there too: resuming
     must restore it (and the CUDA generator and AMP scaler) instead of failing."""
-    from sertk.train import trainer as trainer_mod
-
     fold, exp = synth_folds / "fold1", tmp_path / "A"
     conf = load_config(overrides=[
         "model=gmp_atl", "model_conf.stage=A", f"model_conf.speech_encoder.name_or_path={tiny_hubert}",
         "model_conf.lstm_hidden=8", "model_conf.proj_dim=8", "batch_size=8", "max_epochs=3", "patience=3"])
-    real, calls = trainer_mod.evaluate, []
-
-    def crash_in_epoch_2(*a, **k):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(trainer_mod, "evaluate", crash_in_epoch_2)
+    undo = interrupt_at_valid_pass(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train(conf, fold / "train", fold / "valid", None, exp, ngpu=1)
     ckpt = torch.load(exp / "last.pt", weights_only=False)
     assert ckpt["cuda_rng"] is not None and ckpt["scaler"]
-    monkeypatch.setattr(trainer_mod, "evaluate", real)
+    undo()
     train(conf, fold / "train", fold / "valid", None, exp, ngpu=1)
     assert "resumed from" in (exp / "train.log").read_text() and (exp / "train.done").exists()
     assert len(json.loads((exp / "history.json").read_text())) == 3

@@ -9,6 +9,7 @@ import torch
 from sertk.train import trainer as trainer_mod
 from sertk.train.config import load_config
 from sertk.train.trainer import train
+from tests.interrupt import interrupt_at_valid_pass
 
 CONF = ["max_epochs=6", "batch_size=8", "model_conf.projection_dim=32", "model_conf.hidden_dims=[32]"]
 
@@ -47,19 +48,11 @@ def test_same_seed_same_model(synth_folds, synth_fbank, tmp_path):
 
 def test_interrupted_training_resumes_to_the_same_model(synth_folds, synth_fbank, tmp_path, monkeypatch):
     _run(synth_folds, synth_fbank, tmp_path / "full")
-    real, calls = trainer_mod.evaluate, []
-
-    def crash_in_epoch_4(*a, **k):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(trainer_mod, "evaluate", crash_in_epoch_4)
+    undo = interrupt_at_valid_pass(monkeypatch, 4)
     with pytest.raises(KeyboardInterrupt):
         _run(synth_folds, synth_fbank, tmp_path / "resumed")
     assert not (tmp_path / "resumed" / "train.done").exists()
-    monkeypatch.setattr(trainer_mod, "evaluate", real)
+    undo()
     _run(synth_folds, synth_fbank, tmp_path / "resumed")
     assert "resumed from" in (tmp_path / "resumed" / "train.log").read_text()
     for name in ("last.pt", "best.pt"):
