@@ -46,7 +46,9 @@ def test_asking_for_a_gpu_without_cuda_is_an_error(command, synth_folds, tmp_pat
 
 def test_device_goes_to_neural_upstreams_only(tiny_whisper):
     assert build_upstream("whisper", {"name_or_path": str(tiny_whisper)}, "cpu").device == "cpu"
-    build_upstream("stft", {}, "cuda")  # a signal-processing upstream takes no device and runs on the CPU
+    stft = build_upstream("stft", {}, "cuda")  # takes no device: signal processing stays on the CPU
+    feats = stft([np.random.default_rng(0).standard_normal(16000).astype(np.float32)])
+    assert isinstance(feats[0], np.ndarray) and np.isfinite(feats[0]).all() and feats[0].size > 0
 
 
 @cuda
