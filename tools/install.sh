@@ -22,7 +22,8 @@ if [ -f "${stamp}" ] && [ "$(cat "${stamp}")" = "${want}" ]; then
   ours || "${venv}/bin/pip" install -q --no-deps -e "${root}"
   ours && { echo "tools/venv is up to date"; exit 0; }
 fi
-[ -x "${venv}/bin/python" ] || "${python}" -m venv "${venv}"
+# venv refuses to create into a symlink ("Unable to create directory"): give it the real path.
+[ -x "${venv}/bin/python" ] || "${python}" -m venv "$(readlink -f "${venv}")"
 # pip >= 26 refuses espnet's transitive git-URL extra (ci_sdr -> padertorch); 25.x installs it.
 "${venv}/bin/pip" install -q "pip>=23,<26" wheel "setuptools>=64"
 "${venv}/bin/pip" install -r "${tools}/requirements.txt"
