@@ -100,6 +100,26 @@ def data_combine(out_dir, dirs):
                f"files: {' '.join(sorted(out.tables))}")
 
 
+@data.command("harden")
+@click.argument("data_dir")
+@click.argument("out_dir")
+@click.option("--gain-db", default=10.0, show_default=True, help="per-speaker gain, uniform in +-this")
+@click.option("--flip-fraction", default=0.3, show_default=True, help="stereo files whose 2nd channel is inverted")
+@click.option("--mono-fraction", default=0.02, show_default=True, help="files left mono")
+@click.option("--seed", default=0, show_default=True)
+def data_harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, seed):
+    """Copy DATA_DIR's audio under hard recording conditions: per-speaker levels, stereo from
+    two microphones, some with one channel's polarity inverted (sertk/data/perturb.py)."""
+    from sertk.data.perturb import harden
+    try:
+        rec = harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, seed)
+    except ValueError as e:
+        _fail(e)
+    g = rec["speaker_gain_db"].values()
+    click.echo(f"{out_dir}: {len(g)} speakers at {min(g):+.1f} to {max(g):+.1f} dB, "
+               f"{len(rec['flipped_polarity'])} files with an inverted channel, {len(rec['mono'])} mono")
+
+
 @data.command("leakage")
 @click.argument("dirs", nargs=-1, required=True)
 @click.option("--by", type=click.Choice(["speaker", "session"]), default="speaker")
@@ -164,7 +184,12 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
         result = run(conf, train_dir, valid_dir, feat_dir, exp_dir, ngpu=ngpu)
     except (ValueError, KeyError, FileNotFoundError) as e:
         _fail(e)
-    click.echo(f"best epoch {result['best_epoch']}: valid {result['select_metric']} {result['best_valid']:.4f}")
+    if "best_epoch" in result:
+        click.echo(f"best epoch {result['best_epoch']}: valid {result['select_metric']} {result['best_valid']:.4f}")
+    for head in ("cls", "reg"):  # heads fitted on pooled statistics: inner-CV selection
+        if head in result:
+            chosen = {k: v for k, v in result[head].items() if not k.startswith("inner_")}
+            click.echo(f"{head}: inner leave-speaker-out score {result[head]['inner_score']:.4f} with {chosen}")
 
 
 # ----------------------------------------------------------------------------- infer
@@ -352,6 +377,21 @@ def summarize(out_file, per_class, results):
     try:
         click.echo(run(list(results), out_file, per_class), nl=False)
     except (ValueError, FileNotFoundError, KeyError) as e:
+        _fail(e)
+
+
+@main.command("compare")
+@click.argument("results", nargs=-1, required=True)
+@click.option("--metric", default="ua", show_default=True, help="ua, wa, macro_f1, ccc, ccc_v, ...")
+@click.option("--out", "out_file", default=None, help="also write the table to this .md file")
+@click.option("--png", default=None, help="a plot of each fold's pair of scores")
+def compare_cmd(results, metric, out_file, png):
+    """Paired comparison of systems on the same folds: the first RESULTS.json (or exp dir) is
+    the reference; per-fold differences, bootstrap interval, Wilcoxon p-value."""
+    from sertk.score.compare import compare
+    try:
+        click.echo(compare(results, metric, out_file, png), nl=False)
+    except (ValueError, FileNotFoundError) as e:
         _fail(e)
 
 

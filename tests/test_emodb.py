@@ -1,4 +1,4 @@
-"""Real data: the EmoDB recipe end to end (fbank, all 10 leave-one-speaker-out folds)."""
+"""Real data: the EmoDB recipe end to end (fbank + the default head, all 10 leave-one-speaker-out folds)."""
 import json
 import os
 import subprocess
@@ -31,7 +31,7 @@ def test_emodb_fbank_recipe_all_folds(emodb, tmp_path):
         tested += test_spk
     assert sorted(tested) == data.speakers()
 
-    res = json.loads((tmp_path / "exp" / "train_baseline_fbank" / "RESULTS.json").read_text())
+    res = json.loads((tmp_path / "exp" / "train_pooled_mlp_fbank" / "RESULTS.json").read_text())
     ua = res["summary"]["ua"]["mean"]
     print(f"EmoDB fbank 10-fold UA {ua:.3f} WA {res['summary']['wa']['mean']:.3f}")
     assert len(res["folds"]) == 10

@@ -23,10 +23,10 @@ num_folds=5
 n_valid_spk=2        # session mode
 split_file=""        # predefined mode: utt2split
 fold_seed=0
-extract_config=conf/extract.yaml  # "none": the model reads audio itself (MMER); no stage 3
+extract_config=conf/extract_whisper_base.yaml  # "none": the model reads audio itself (MMER); no stage 3
                      # several configs ("conf/a.yaml conf/b.yaml"): one feature stream each (CAMuLeNet)
 extract_args=""      # key=value overrides of the (first) extraction config
-train_config=conf/train.yaml
+train_config=conf/train_pooled_mlp.yaml  # the default head (see the README)
 train_args=""        # key=value overrides, e.g. "optim_conf.lr=1e-4 seed=2"
 tag=""               # experiment name (default: train and extract config names)
 pack_fold=""         # fold whose model stage 7 packs (default: first fold run)
@@ -55,8 +55,16 @@ Options (defaults in brackets):
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$0: unexpected argument(s): $* (see --help)" >&2; exit 1; }
 
+# A config named conf/X.yaml that the recipe lacks is taken from TEMPLATE/conf/X.yaml, so the
+# shared defaults reach every recipe; a recipe's own conf/X.yaml wins.
+template_conf=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)/conf
+find_conf() {
+  if [ -e "$1" ] || [ ! -e "${template_conf}/$(basename "$1")" ]; then echo "$1"
+  else echo "${template_conf}/$(basename "$1")"; fi
+}
+train_config=$(find_conf "${train_config}")
 # one dump dir per extraction config; several are passed on comma-separated (feature streams)
-extract_configs=(${extract_config}); [ "${extract_config}" != none ] || extract_configs=()
+extract_configs=(); [ "${extract_config}" = none ] || for c in ${extract_config}; do extract_configs+=("$(find_conf "${c}")"); done
 feat_tags=(); feat_dirs=(); extract_yamls=()
 for c in "${extract_configs[@]}"; do
   t=$(basename "${c}" .yaml); t=${t#extract_}
@@ -68,6 +76,15 @@ feat_opt=(--feat-dir "${feat_dir}"); pack_opt=(--extract-config "$(IFS=,; echo "
 if [ ${#extract_configs[@]} -eq 0 ]; then feat_tag=audio; feat_opt=(); pack_opt=(); fi
 [ -n "${tag}" ] || tag=$(basename "${train_config}" .yaml)_${feat_tag}
 exp=${expdir}/${tag}
+# Per-fold jobs run in the background, at most max_parallel_folds at once; a failed job stops
+# the recipe at the next wait (set -e).
+pids=()
+fold_job() {
+  "$@" & pids+=($!)
+  if [ ${#pids[@]} -ge ${max_parallel_folds} ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+}
+wait_fold_jobs() { for p in "${pids[@]}"; do wait "$p"; done; pids=(); }
+threads=$(( $(nproc) / max_parallel_folds )); [ ${threads} -ge 1 ] || threads=1
 all_folds() {
   if [ -n "${folds}" ]; then echo "${folds}"; else seq 1 "$(cat ${datadir}/folds/num_folds)" | xargs; fi
 }
@@ -115,19 +132,15 @@ fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   log "Stage 4: train folds $(all_folds) -> ${exp}"
-  threads=$(( $(nproc) / max_parallel_folds )); [ ${threads} -ge 1 ] || threads=1
-  pids=()
   for f in $(all_folds); do
     if [ -f ${exp}/fold${f}/train.done ]; then log "  fold${f}: already trained"; continue; fi
     # log/train.log: the job's whole output; fold*/train.log: the trainer's own log
-    OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
+    fold_job env OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
       sertk train --config ${train_config} --ngpu ${ngpu} \
         --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
-        "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args} &
-    pids+=($!)
-    if [ ${#pids[@]} -ge ${max_parallel_folds} ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+        "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args}
   done
-  for p in "${pids[@]}"; do wait "$p"; done
+  wait_fold_jobs
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
@@ -135,8 +148,10 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   for f in $(all_folds); do
     out=${exp}/fold${f}/decode_test
     [ -f ${out}/predictions.json ] && continue
-    sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/test
+    fold_job env OMP_NUM_THREADS=${threads} \
+      sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/test
   done
+  wait_fold_jobs
 fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
@@ -149,9 +164,10 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
       score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
     [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
       score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-    sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${exp}/fold${f}/score_test
+    fold_job sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${exp}/fold${f}/score_test
     score_dirs+=(${exp}/fold${f}/score_test)
   done
+  wait_fold_jobs
   sertk aggregate --out ${exp}/RESULTS.md --title "${tag}" --config "${train_config} ${extract_config}" \
     --command "${invocation}" \
     "${score_dirs[@]}"

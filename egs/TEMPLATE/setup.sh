@@ -14,8 +14,15 @@ cp "${template}/conf/"*.yaml "${dir}/conf/"
 cat > "${dir}/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Corpus defaults, then the shared staged script (../TEMPLATE/ser.sh). Options: ./run.sh --help
+# The default system, as in every recipe: Whisper-base features + the default head
+# (conf/train_pooled_mlp.yaml); the linear probe to compare with: --train_config conf/train_linear.yaml
+#   WHISPER=/path/or/name   the Whisper encoder (default: openai/whisper-base from the hub)
 set -euo pipefail
-./ser.sh --fold_mode speaker --num_folds 5 "$@"
+whisper_args=()
+[ -n "${WHISPER:-}" ] && whisper_args=(--extract_args "upstream_conf.name_or_path=${WHISPER}")
+./ser.sh --fold_mode speaker --num_folds 5 \
+  --extract_config conf/extract_whisper_base.yaml "${whisper_args[@]}" \
+  --train_config conf/train_pooled_mlp.yaml "$@"
 RUN
 cat > "${dir}/local/data.sh" <<'DATA'
 #!/usr/bin/env bash

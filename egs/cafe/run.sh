@@ -11,4 +11,4 @@ whisper_args=()
 [ -n "${WHISPER:-}" ] && whisper_args=(--extract_args "upstream_conf.name_or_path=${WHISPER}")
 ./ser.sh --fold_mode speaker --num_folds 10 \
   --extract_config conf/extract_whisper_base.yaml "${whisper_args[@]}" \
-  --train_config conf/train_baseline.yaml "$@"
+  --train_config conf/train_pooled_mlp.yaml "$@"

@@ -1,7 +1,11 @@
 """Audio reading: every waveform leaves here as 16 kHz mono float32.
 
 Multichannel audio is downmixed by averaging the channels (the usual choice of s3prl and
-SpeechBrain recipes); other sample rates are resampled with torchaudio's sinc resampler.
+SpeechBrain recipes) after aligning their polarity to the first channel: two microphones of
+one talker with one of them wired inverted would otherwise cancel in the average. `channel`
+picks one channel instead (a mono file has just one, which is used whatever `channel` says).
+Other sample rates are resampled with torchaudio's sinc resampler. `level_dbfs` scales each
+utterance to that RMS level (speakers recorded at different levels then look alike).
 """
 import functools
 import io
@@ -43,8 +47,42 @@ def resample(wav: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarray
         return _resampler(sr, target_sr)(torch.from_numpy(wav)).numpy()
 
 
-def load_audio(utt: str, source: str, start: float = None, end: float = None) -> np.ndarray:
-    """Load one utterance as 16 kHz mono float32, optionally cut to [start, end) seconds."""
+def polarity(ref: np.ndarray, x: np.ndarray, max_lag: int = 32) -> float:
+    """+1 or -1: the sign of the strongest cross-correlation of x with ref within +-max_lag
+    samples (two microphones hear a talker a little apart in time, so the correlation at lag
+    0 alone can be weak or of either sign)."""
+    from scipy.signal import correlate
+
+    c = correlate(x.astype(np.float64), ref.astype(np.float64), mode="full", method="fft")
+    mid = len(ref) - 1
+    window = c[max(0, mid - max_lag): mid + max_lag + 1]
+    return -1.0 if window[np.argmax(np.abs(window))] < 0 else 1.0
+
+
+def downmix(data: np.ndarray, channel="mean") -> np.ndarray:
+    """(samples, channels) -> (samples,): the polarity-aligned mean, or one channel."""
+    if data.shape[1] == 1:
+        return data[:, 0]
+    if channel != "mean":
+        return data[:, int(channel)]
+    signs = [1.0] + [polarity(data[:, 0], data[:, c]) for c in range(1, data.shape[1])]
+    return (data * np.asarray(signs, dtype=data.dtype)).mean(axis=1)
+
+
+def normalise_level(wav: np.ndarray, dbfs: float) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(wav.astype(np.float64) ** 2)))
+    return wav if rms < 1e-8 else wav * np.float32(10 ** (dbfs / 20) / rms)
+
+
+def check_channel(channel) -> None:
+    if channel != "mean" and not (isinstance(channel, int) and channel >= 0):
+        raise ValueError(f"channel {channel!r}: use mean or a channel index (0, 1, ...)")
+
+
+def load_audio(utt: str, source: str, start: float = None, end: float = None, channel="mean",
+               level_dbfs: float = None) -> np.ndarray:
+    """Load one utterance as 16 kHz mono float32, optionally cut to [start, end) seconds,
+    downmixed (`channel`) and scaled to an RMS level (`level_dbfs`, None: as recorded)."""
     try:
         data, sr = _read_source(source)
     except Exception as e:  # soundfile raises several types; all mean "cannot read"
@@ -55,10 +93,26 @@ def load_audio(utt: str, source: str, start: float = None, end: float = None) ->
         data = data[a:b]
     if data.shape[0] == 0:
         raise AudioError(f"utterance {utt}: audio {source!r} is empty")
-    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if channel != "mean" and data.shape[1] > 1 and int(channel) >= data.shape[1]:
+        raise AudioError(f"utterance {utt}: audio {source!r} has {data.shape[1]} channels; "
+                         f"channel {channel} asked for")
+    wav = downmix(data, channel)
     if not np.all(np.isfinite(wav)):
         raise AudioError(f"utterance {utt}: audio {source!r} contains NaN/Inf samples")
-    return np.ascontiguousarray(resample(wav, sr), dtype=np.float32)
+    wav = resample(wav, sr)
+    if level_dbfs is not None:
+        wav = normalise_level(wav, level_dbfs)
+    return np.ascontiguousarray(wav, dtype=np.float32)
+
+
+def audio_options(extract_conf) -> dict:
+    """load_audio's keyword arguments from an extraction config (channel, level_dbfs)."""
+    conf = extract_conf or {}
+    if isinstance(conf, list):  # several streams read the same audio the same way
+        conf = conf[0]
+    opts = {"channel": conf.get("channel", "mean"), "level_dbfs": conf.get("level_dbfs")}
+    check_channel(opts["channel"])
+    return opts
 
 
 def audio_info(utt: str, source: str):

@@ -7,6 +7,8 @@ DEFAULTS = {
     "dtype": "float32",         # float16 halves disk and I/O
     "batch_seconds": 60.0,      # padded audio per forward batch
     "chunk_utts": 200,          # utterances per ark chunk (the unit of resumption)
+    "channel": "mean",          # multichannel audio: mean (polarity-aligned) or a channel index
+    "level_dbfs": None,         # e.g. -25: scale each utterance to that RMS level (None: as recorded)
 }
 
 

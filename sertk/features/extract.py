@@ -20,7 +20,7 @@ import kaldiio
 import numpy as np
 from tqdm import tqdm
 
-from sertk.data.audio import audio_info, load_audio
+from sertk.data.audio import audio_info, audio_options, load_audio
 from sertk.data.datadir import DataDir
 
 from sertk.config import dump_yaml, yaml_load
@@ -59,10 +59,11 @@ def length_batches(utts: List[str], durs, batch_seconds: float, max_batch: int =
     return batches
 
 
-def extract_chunk(upstream, d: DataDir, utts, ark: Path, durs, batch_seconds, dtype, pbar=None):
+def extract_chunk(upstream, d: DataDir, utts, ark: Path, durs, batch_seconds, dtype, pbar=None,
+                  audio_opts=None):
     feats = {}
     for batch in length_batches(utts, durs, batch_seconds):
-        wavs = [load_audio(u, *d.audio_source(u)) for u in batch]
+        wavs = [load_audio(u, *d.audio_source(u), **(audio_opts or {})) for u in batch]
         outs = upstream(wavs)
         for u, x in zip(batch, outs):
             if x.shape[1] == 0:
@@ -115,7 +116,7 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
                   desc=f"extract {upstream} job {job or 'all'}") as pbar:
             for i, chunk in todo:
                 L, D = extract_chunk(model, d, chunk, out_dir / "chunks" / f"{i:05d}.ark", durs,
-                                     batch_seconds, dtype, pbar)
+                                     batch_seconds, dtype, pbar, audio_options(conf))
                 write_json(out_dir / "chunks" / "meta.json", {
                     "num_layers": L, "dim": D, "frame_rate": model.frame_rate, "dtype": dtype,
                     "upstream": upstream, "upstream_conf": upstream_conf or {}, **model.describe()})

@@ -276,3 +276,31 @@ class LibrosaMFCC(Upstream):
         import librosa
 
         return [librosa.feature.mfcc(y=w, sr=16000, **self.kw).T[None].astype(np.float32) for w in wavs]
+
+
+@register_upstream("opensmile")
+class OpenSmileFeatures(Upstream):
+    """audEERING's openSMILE feature sets through PyPI `opensmile` — the handcrafted SER
+    baseline: `eGeMAPSv02` (25 low-level descriptors, 88 functionals) or `ComParE_2016` (65
+    LLDs, 6373 functionals). `level: lld` gives the descriptors as frames (100 per second;
+    pooled heads then read their mean and std); `level: functionals` gives the set's own
+    utterance-level functionals as one frame."""
+
+    SETS = ("eGeMAPSv02", "ComParE_2016")
+    LEVELS = {"lld": "LowLevelDescriptors", "functionals": "Functionals"}
+
+    def __init__(self, feature_set: str = "eGeMAPSv02", level: str = "lld"):
+        import opensmile
+
+        if feature_set not in self.SETS or level not in self.LEVELS:
+            raise ValueError(f"opensmile: feature_set one of {self.SETS}, level one of {sorted(self.LEVELS)}; "
+                             f"got {feature_set!r}, {level!r}")
+        self.smile = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                                     feature_level=getattr(opensmile.FeatureLevel, self.LEVELS[level]))
+        self.frame_rate = 100.0 if level == "lld" else 0.0
+
+    def __call__(self, wavs):
+        return [self.smile.process_signal(w, 16000).to_numpy(dtype=np.float32)[None] for w in wavs]
+
+    def describe(self) -> dict:
+        return {"feature_names": list(self.smile.feature_names)}

@@ -12,7 +12,7 @@ import torch
 
 from sertk.config import yaml_load
 
-from sertk.data.audio import load_audio
+from sertk.data.audio import audio_options, load_audio
 from sertk.data.audio_dataset import AudioTextDataset, collate_audio
 from sertk.data.datadir import ATTRIBUTES
 from sertk.data.dataset import collate, to_device
@@ -132,7 +132,7 @@ class Predictor:
         keys = list(sources)
         for i in range(0, len(keys), batch_size):
             chunk = keys[i: i + batch_size]
-            wavs = [load_audio(u, sources[u]) for u in chunk]
+            wavs = [load_audio(u, sources[u], **audio_options(self.extract_conf)) for u in chunk]
             # same rounding as the stored features the model was trained on
             streams = [[f.astype(dtype).astype(np.float32) for f in up(wavs)] for up, dtype in self.upstreams()]
             items = [{"utt": u, "feats": _stream_tuple([s[j] for s in streams])} for j, u in enumerate(chunk)]

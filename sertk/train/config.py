@@ -20,6 +20,7 @@ DEFAULTS = {
     "grad_clip": 5.0,
     "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
     "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
+    "inner_folds": 5,           # pooled-statistics heads: inner leave-speaker-out folds for selection
     "seed": 0,
     "num_workers": 0,
 }

@@ -183,6 +183,17 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
         log.info("%s exists: training already finished", done)
         return json.loads(done.read_text())
 
+    if getattr(MODELS.get(conf["model"]), "fits_on_pooled", False):  # `linear`, `pooled_mlp`
+        from sertk.train.pooled import train_pooled
+
+        handler = add_log_file(exp_dir)
+        try:
+            result = train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir)
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+        write_json(done, result)
+        return result
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if world == 1:  # torchrun without CUDA is the gloo DDP path (multi-process on CPU, tested)
@@ -388,12 +399,21 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
         epochs = sorted(e for _, e in state["nbest"])
         if plan is not None or conf["average_best"] > 1:
             model.load_state_dict(average_states([exp_dir / "nbest" / f"epoch{e}.pt" for e in epochs]))
-            info = {"averaged_epochs": epochs}
+            info, keep = {"averaged_epochs": epochs}, True
             if valid_loader is not None:
-                result["averaged_epochs"] = epochs
                 result["valid_averaged"] = info["valid"] = evaluate_valid()
-            save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.meta, info, io)
-            log.info("best.pt = average of epochs %s", epochs)
+                # the average must be at least as good on valid as the best single epoch (on a
+                # one-speaker valid split it often is not); else best.pt stays that epoch
+                keep = not _better(metric, state["best"], info["valid"][metric])
+                result["averaged_epochs"] = epochs if keep else [state["best_epoch"]]
+            if keep:
+                save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.meta, info, io)
+                log.info("best.pt = average of epochs %s", epochs)
+            else:
+                result["average_rejected"] = True
+                log.info("the average of epochs %s scores valid %s %.4f < %.4f of epoch %d alone: "
+                         "best.pt keeps that epoch", epochs, metric, info["valid"][metric], state["best"],
+                         state["best_epoch"])
         write_json(exp_dir / "history.json", state["history"])
         plot_curves(state["history"], exp_dir / "curves.png")
         write_json(exp_dir / "run.done", result)

@@ -118,3 +118,20 @@ def test_tiny_hf_wav2vec2_from_local_dir(tmp_path):
         assert o.shape[0] == 3 and o.shape[2] == 32  # embeddings + 2 layers
         assert abs(o.shape[1] - len(w) / 320) <= 1  # 50 frames per second
         np.testing.assert_allclose(o, up([w])[0], atol=1e-3)  # attention mask hides the padding
+
+
+def test_opensmile_egemaps_descriptors_and_functionals():
+    """The handcrafted baseline: eGeMAPS LLDs as 100 frames/s, functionals as one frame."""
+    import numpy as np
+
+    from sertk.features.upstreams import build_upstream
+
+    t = np.arange(16000 * 2) / 16000
+    wavs = [0.3 * np.sin(2 * np.pi * 180 * t).astype(np.float32), 0.1 * np.random.default_rng(0).normal(size=8000).astype(np.float32)]
+    lld = build_upstream("opensmile", {"feature_set": "eGeMAPSv02", "level": "lld"})(wavs)
+    assert [x.shape[0] for x in lld] == [1, 1] and lld[0].shape[2] == 25
+    assert abs(lld[0].shape[1] - 200) <= 5 and abs(lld[1].shape[1] - 50) <= 5
+    fun = build_upstream("opensmile", {"feature_set": "eGeMAPSv02", "level": "functionals"})(wavs)
+    assert all(f.shape == (1, 1, 88) and np.all(np.isfinite(f)) for f in fun)
+    with pytest.raises(ValueError, match="feature_set"):
+        build_upstream("opensmile", {"feature_set": "GeMAPS"})

@@ -186,3 +186,23 @@ def test_param_lr_prefix_must_match_a_parameter():
         trainer_mod.build_optimizer("adam", {"lr": 1e-3, "param_lr": {"encoder.": 1e-5}}, lin.named_parameters())
     opt = trainer_mod.build_optimizer("adam", {"lr": 1e-3, "param_lr": {"bias": 1e-5}}, lin.named_parameters())
     assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-5]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_averaging_never_lowers_the_valid_score(synth_folds, synth_fbank, tmp_path, seed):
+    """best.pt is the N-best average only when that scores at least the best single epoch on
+    valid; otherwise it is that epoch (a one-speaker valid split often prefers it)."""
+    from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate
+    from sertk.models.checkpoint import load_model
+    from torch.utils.data import DataLoader
+
+    exp = tmp_path / "exp"
+    r = _run(synth_folds, synth_fbank, exp, ["average_best=3", f"seed={seed}", "max_epochs=8"])
+    hist = json.loads((exp / "history.json").read_text())
+    best_single = max(h["valid"]["ua"] for h in hist)
+    model, ckpt = load_model(exp / "best.pt")
+    valid = FeatureDataset(synth_folds / "fold1" / "valid", synth_fbank, ckpt["emotions"])
+    loader = DataLoader(valid, collate_fn=collate, batch_sampler=LengthBatchSampler(valid.lengths, 8, shuffle=False))
+    got = trainer_mod.evaluate(model, loader, "cpu")["ua"]
+    assert got >= best_single - 1e-9
+    assert r.get("average_rejected", False) == (r["valid_averaged"]["ua"] < best_single)

@@ -1,0 +1,172 @@
+"""Heads over pooled per-layer statistics: the linear probe (`linear`) and the default
+learned head (`pooled_mlp`).
+
+Both pool every stored upstream layer over the real frames to its mean and standard
+deviation, standardise that (layers, 2*dim) matrix with training-split statistics and read
+it. Pooling comes first, so training never needs the frames: sertk.train.pooled pools each
+utterance once and fits on the pooled matrices in seconds, while forward(feats, lengths)
+still takes frames, so `sertk infer`, packing and raw audio work as for every other model.
+
+Both predict what the data has: class logits (`num_classes` > 0) and/or valence, arousal,
+dominance (`avd`), in the units of the training labels.
+"""
+import torch
+import torch.nn as nn
+
+from sertk.models.layers import length_mask
+from sertk.models.registry import register_model
+
+
+def layer_stats(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, L, T, D) frames -> (B, L, 2D): per-layer mean and std over the real frames."""
+    mask = length_mask(lengths, feats.shape[2])[:, None, :, None].to(feats.dtype)
+    n = mask.sum(2).clamp_min(1.0)
+    mean = (feats * mask).sum(2) / n
+    var = (((feats - mean[:, :, None]) ** 2) * mask).sum(2) / n
+    return torch.cat([mean, var.clamp_min(1e-8).sqrt()], -1)
+
+
+class PooledStatsModel(nn.Module):
+    """Common part: statistics buffers (the checkpoint carries them) and forward via pooling.
+    `fits_on_pooled` tells the trainer to fit through sertk.train.pooled."""
+
+    fits_on_pooled = True
+
+    def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False):
+        super().__init__()
+        self.num_classes, self.avd = num_classes, avd
+        self.register_buffer("stat_mean", torch.zeros(input_layers, 2 * input_dim))
+        self.register_buffer("stat_std", torch.ones(input_layers, 2 * input_dim))
+        self.register_buffer("avd_mean", torch.zeros(3))
+        self.register_buffer("avd_std", torch.ones(3))
+
+    def set_pooled_stats(self, mean, std):
+        self.stat_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.stat_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(1e-5))
+
+    def set_target_stats(self, mean, std):
+        self.avd_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.avd_std.copy_(torch.as_tensor(std, dtype=torch.float32))
+
+    def standardise(self, pooled):
+        return (pooled - self.stat_mean) / self.stat_std
+
+    def forward(self, feats, lengths):
+        return self.forward_pooled(self.standardise(layer_stats(feats, lengths)))
+
+    def candidate_layer_sets(self):
+        """Layer sets a linear map may read: every single layer and all layers (`each+all`),
+        or all layers only (`all`); chosen by inner cross-validation."""
+        L = self.stat_mean.shape[0]
+        each = [[i] for i in range(L)] if self.layer_sets == "each+all" and L > 1 else []
+        return each + [list(range(L))]
+
+    def forward_pooled(self, z) -> dict:
+        raise NotImplementedError
+
+
+@register_model("linear")
+class LinearProbe(PooledStatsModel):
+    """Standardised pooled statistics -> one linear map: multinomial logistic regression for
+    classes, ridge regression for V/A/D (scikit-learn fits them; the weights live here).
+    Layers left out by the selected layer set have zero weights. The grids are searched by
+    inner leave-speaker-out cross-validation on the training speakers."""
+
+    def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
+                 c_grid=(0.01, 0.1, 1.0), alpha_grid=(10.0, 100.0, 1000.0, 10000.0),
+                 layer_sets="each+all"):
+        super().__init__(input_layers, input_dim, num_classes, avd)
+        self.c_grid, self.alpha_grid, self.layer_sets = list(c_grid), list(alpha_grid), layer_sets
+        if layer_sets not in ("each+all", "all"):
+            raise ValueError(f"layer_sets {layer_sets!r}: use 'each+all' (every single layer and all "
+                             "layers are tried) or 'all'")
+        width = input_layers * 2 * input_dim
+        self.cls = nn.Linear(width, num_classes) if num_classes else None
+        self.reg = nn.Linear(width, 3) if avd else None
+
+    def forward_pooled(self, z):
+        x, out = z.flatten(1), {}
+        if self.cls is not None:
+            out["logits"] = self.cls(x)
+        if self.reg is not None:
+            out["avd"] = self.reg(x)
+        return out
+
+
+class MLPMember(nn.Module):
+    """One member of the ensemble: a layer reduction (learned softmax weights over layers,
+    one fixed layer, or all layers concatenated), dropout, one hidden layer, an output."""
+
+    def __init__(self, num_layers, width, out_dim, layer, hidden, dropout, input_dropout):
+        super().__init__()
+        self.layer = layer
+        if layer == "weighted":
+            self.weights = nn.Parameter(torch.zeros(num_layers))
+        in_dim = num_layers * width if layer == "concat" else width
+        self.net = nn.Sequential(nn.Dropout(input_dropout), nn.Linear(in_dim, hidden), nn.GELU(),
+                                 nn.Dropout(dropout), nn.Linear(hidden, out_dim))
+
+    def forward(self, z):
+        if self.layer == "weighted":
+            x = (torch.softmax(self.weights, 0)[None, :, None] * z).sum(1)
+        elif self.layer == "concat":
+            x = z.flatten(1)
+        else:
+            x = z[:, int(self.layer)]
+        return self.net(x)
+
+
+@register_model("pooled_mlp")
+class PooledMLP(PooledStatsModel):
+    """The default frozen-upstream head: an ensemble of `ensemble` small MLPs over the
+    standardised pooled statistics, each from its own seed, plus (`linear: true`) a linear
+    member over all layers (logistic / ridge regression). The output is the members' averaged
+    posterior (or V/A/D), the linear member weighted by `mix`. Epochs, the linear member's
+    regularisation and its weight are chosen by inner leave-speaker-out cross-validation on the
+    training speakers (sertk.train.pooled): the MLPs win where classes need a nonlinear
+    boundary, the linear member where a few hundred utterances cannot support one."""
+
+    def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
+                 layer="weighted", hidden: int = 256, dropout: float = 0.5, input_dropout: float = 0.2,
+                 ensemble: int = 5, linear: bool = True, c_grid=(0.01, 0.1, 1.0),
+                 alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all"):
+        super().__init__(input_layers, input_dim, num_classes, avd)
+        if linear_layer_sets not in ("each+all", "all"):
+            raise ValueError(f"linear_layer_sets {linear_layer_sets!r}: use 'all' or 'each+all'")
+        self.layer_sets = linear_layer_sets
+        if layer not in ("weighted", "concat") and not -input_layers <= int(layer) < input_layers:
+            raise ValueError(f"layer {layer!r}: use weighted, concat or a layer index < {input_layers}")
+        self.c_grid, self.alpha_grid = list(c_grid), list(alpha_grid)
+        member = lambda out: MLPMember(input_layers, 2 * input_dim, out, layer, hidden, dropout, input_dropout)  # noqa: E731
+        width = input_layers * 2 * input_dim
+        self.cls = nn.ModuleList(member(num_classes) for _ in range(ensemble)) if num_classes else None
+        self.reg = nn.ModuleList(member(3) for _ in range(ensemble)) if avd else None
+        self.cls_linear = nn.Linear(width, num_classes) if num_classes and linear else None
+        self.reg_linear = nn.Linear(width, 3) if avd and linear else None
+        self.register_buffer("mix", torch.zeros(2))  # weight of the linear member: classes, V/A/D
+
+    def set_mix(self, head: str, weight: float):
+        self.mix[0 if head == "cls" else 1] = weight
+
+    def forward_pooled(self, z, members=None):
+        """`members` (indices): only those MLPs, without the linear member (the trainer fits one
+        MLP at a time, on its raw logits)."""
+        out = {}
+        if self.cls is not None:
+            picked = [self.cls[i] for i in (members if members is not None else range(len(self.cls)))]
+            if members is not None and len(picked) == 1:
+                out["logits"] = picked[0](z)
+            else:  # log of the mean posterior: its softmax is the ensemble's averaged posterior
+                probs = torch.stack([torch.softmax(m(z), -1) for m in picked]).mean(0)
+                if self.cls_linear is not None and members is None:
+                    w = self.mix[0]
+                    probs = (1 - w) * probs + w * torch.softmax(self.cls_linear(z.flatten(1)), -1)
+                out["logits"] = probs.clamp_min(1e-12).log()
+        if self.reg is not None:
+            picked = [self.reg[i] for i in (members if members is not None else range(len(self.reg)))]
+            z_avd = torch.stack([m(z) for m in picked]).mean(0) * self.avd_std + self.avd_mean
+            if self.reg_linear is not None and members is None:
+                w = self.mix[1]
+                z_avd = (1 - w) * z_avd + w * self.reg_linear(z.flatten(1))
+            out["avd"] = z_avd
+        return out

@@ -1,0 +1,368 @@
+"""Fitting the heads over pooled statistics (`linear`, `pooled_mlp`; sertk/models/pooled.py).
+
+1. Every utterance is pooled once (per-layer mean + std; cached as `pooled_stats.npz` in the
+   feature dir), so no epoch reads an ark file.
+2. Hyperparameters (the probe's layer set and regularisation) and epochs (the MLP) are chosen
+   by inner leave-speaker-out cross-validation over the fold's training speakers: train and
+   valid together, scored pooled over the inner held-out predictions, so no single valid
+   speaker decides. The test split is never read.
+3. The final model is fitted on all training speakers (what `refit` did for the epoch loop).
+
+Classes and V/A/D are fitted as separate heads, each selected on its own score (UA or WA;
+mean CCC). Seconds per fold on a CPU.
+"""
+import copy
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sertk.data.datadir import DataDir
+from sertk.data.dataset import FeatureDataset
+from sertk.fileio import atomic_path, write_json
+from sertk.models import build_model
+from sertk.models.checkpoint import save_model
+from sertk.models.losses import ccc_loss
+from sertk.models.pooled import layer_stats
+from sertk.score.metrics import avd_metrics, ua_from_indices
+from sertk.train.config import save_config
+from sertk.train.span_linear import SpanBasis, SpanLogisticRegression
+
+log = logging.getLogger("sertk.train")
+
+CACHE = "pooled_stats.npz"
+
+
+def pooled_features(reader, utts) -> np.ndarray:
+    """(N, L, 2D) pooled statistics of `utts`, from the feature dir's cache (computed for
+    every utterance of feats.scp on first use; an atomic write, so parallel folds agree)."""
+    cache = Path(reader.dir) / CACHE
+    table = None
+    if cache.exists():
+        with np.load(cache) as z:
+            keys, stats = list(z["utts"]), z["stats"]
+        table = dict(zip(keys, range(len(keys))))
+        if any(u not in table for u in utts):
+            table = None  # features were added since: recompute
+    if table is None:
+        keys = sorted(reader.scp)
+        stats = np.stack([layer_stats(torch.from_numpy(reader[u])[None], torch.tensor([reader.lengths[u]]))[0].numpy()
+                          for u in keys])
+        with atomic_path(cache) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, utts=np.array(keys), stats=stats)
+        table = dict(zip(keys, range(len(keys))))
+    return stats[[table[u] for u in utts]].astype(np.float32)
+
+
+def speaker_folds(groups, k: int):
+    """Inner leave-speaker-out splits: min(k, #speakers) folds of whole speakers."""
+    from sklearn.model_selection import GroupKFold
+
+    n = len(set(groups))
+    if n < 2:
+        raise ValueError("inner cross-validation needs at least 2 training speakers")
+    return list(GroupKFold(n_splits=min(k, n)).split(np.zeros(len(groups)), groups=groups))
+
+
+def standardiser(Z):
+    return Z.mean(0), np.maximum(Z.std(0), 1e-5)
+
+
+def score(head, ref, hyp, metric):
+    """Selection score of pooled inner predictions: UA/WA for classes, mean CCC for V/A/D."""
+    if head == "cls":
+        keep = ref >= 0
+        r, h = ref[keep], hyp[keep].argmax(-1)
+        return float(np.mean(r == h)) if metric == "wa" else ua_from_indices(r, h)
+    return avd_metrics(ref, hyp)["ccc"]
+
+
+def class_weights(y, num_classes):
+    counts = np.bincount(y[y >= 0], minlength=num_classes).astype(np.float64)
+    return counts.sum() / np.maximum(counts, 1) / num_classes
+
+
+# ----------------------------------------------------------------------------- linear probe
+def _fit_sklearn(head, X, t, param, balanced, num_classes, basis=None, warm=None):
+    """Logistic regression (classes, in the span of the rows) or ridge per V/A/D dimension.
+    `basis` and `warm` (the fit for the previous C) serve a grid over C on the same rows."""
+    from sklearn.linear_model import Ridge
+
+    if head == "cls":
+        keep = t >= 0
+        if not keep.all():
+            basis = warm = None
+        return SpanLogisticRegression(param, num_classes, balanced).fit(X[keep], t[keep], basis, warm)
+    fits = []  # V/A/D one by one: a dimension may lack labels where another has them
+    for k in range(3):
+        keep = np.isfinite(t[:, k])
+        fits.append(Ridge(alpha=param).fit(X[keep], t[keep, k]))
+    return fits
+
+
+def _predict(head, est, X):
+    if head == "reg":
+        return np.stack([f.predict(X) for f in est], 1)
+    return est.predict_proba(X)
+
+
+def _linear_weights(head, est):
+    """(out, dim) weight and (out,) bias that reproduce est's outputs (logits or V/A/D)."""
+    if head == "reg":
+        return np.stack([f.coef_ for f in est]), np.array([f.intercept_ for f in est])
+    return est.coef_, est.intercept_
+
+
+def select_linear(head, Z, t, folds, sets, grid, conf, num_classes):
+    """Inner CV over layer sets x regularisation: ((set index, param), scores, the best
+    candidate's out-of-fold predictions)."""
+    grid = sorted(grid)
+    preds = {(i, p): None for i in range(len(sets)) for p in grid}
+    for tr, va in folds:
+        mean, std = standardiser(Z[tr])
+        Zs = (Z - mean) / std
+        for i, layers in enumerate(sets):
+            X = Zs[:, layers].reshape(len(Z), -1)
+            basis = SpanBasis(X[tr]) if head == "cls" else None  # shared by the C grid
+            est = None
+            for p in grid:  # ascending: each fit starts from the previous one
+                est = _fit_sklearn(head, X[tr], t[tr], p, conf["class_weight"], num_classes,
+                                   basis, est if head == "cls" else None)
+                out = _predict(head, est, X[va])
+                if preds[(i, p)] is None:
+                    preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
+                preds[(i, p)][va] = out
+    scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
+    best = max(scores, key=scores.get)  # ties: the first candidate (single layers, small C)
+    return best, scores, preds[best]
+
+
+def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.Linear):
+    """Fit on all of Z (standardised by its own statistics) and write the weights into `lin`
+    (zero for the layers left out)."""
+    L, W2 = Z.shape[1], Z.shape[2]
+    mean, std = standardiser(Z)
+    X = ((Z - mean) / std)[:, layers].reshape(len(Z), -1)
+    W_sel, b = _linear_weights(head, _fit_sklearn(head, X, t, param, conf["class_weight"], num_classes))
+    W = np.zeros((W_sel.shape[0], L, W2))
+    W[:, layers] = W_sel.reshape(W_sel.shape[0], len(layers), W2)
+    with torch.no_grad():
+        lin.weight.copy_(torch.as_tensor(W.reshape(W.shape[0], -1), dtype=torch.float32))
+        lin.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+
+
+def fit_linear(model, Z, targets, groups, conf):
+    L = Z.shape[1]
+    info = {}
+    folds = speaker_folds(groups, conf["inner_folds"])
+    for head, t in targets.items():
+        grid = model.c_grid if head == "cls" else model.alpha_grid
+        sets = model.candidate_layer_sets()
+        (i, p), scores, _ = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes)
+        fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, getattr(model, head))
+        name = lambda layers: "all" if len(layers) == L else str(layers[0])  # noqa: E731
+        info[head] = {"layers": name(sets[i]), "C" if head == "cls" else "alpha": p,
+                      "inner_score": scores[(i, p)],
+                      "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
+        log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
+                 "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
+    model.set_pooled_stats(*standardiser(Z))
+    return info
+
+
+# ------------------------------------------------------------------------------ pooled MLP
+def _fresh(member, seed):
+    """A re-initialised copy of an ensemble member (same architecture), seeded."""
+    torch.manual_seed(seed)
+    m = copy.deepcopy(member)
+    for mod in m.modules():
+        if hasattr(mod, "reset_parameters") and mod is not m:
+            mod.reset_parameters()
+    if hasattr(m, "weights"):
+        torch.nn.init.zeros_(m.weights)
+    return m
+
+
+def _member_loss(head, out, t, weight):
+    if head == "cls":
+        return torch.nn.functional.cross_entropy(out, t, weight=weight)
+    # V/A/D in standardised units: CCC (what is scored) plus a little MSE (keeps the scale)
+    keep = torch.isfinite(t)
+    return ccc_loss(out, t) + 0.1 * ((out - torch.nan_to_num(t)) ** 2)[keep].mean()
+
+
+def train_member(head, member, Z, t, epochs, conf, seed, weight=None, on_epoch=None):
+    """Minibatch AdamW over pooled statistics (tensors in memory); on_epoch(epoch, member)
+    is called after each epoch (inner validation)."""
+    g = torch.Generator().manual_seed(seed)
+    keep = (t >= 0) if head == "cls" else torch.isfinite(t).any(1)
+    Z, t = Z[keep], t[keep]
+    opt = torch.optim.AdamW(member.parameters(), lr=conf["optim_conf"].get("lr", 1e-3),
+                            weight_decay=conf["optim_conf"].get("weight_decay", 1e-2))
+    bs = conf["batch_size"]
+    for epoch in range(1, epochs + 1):
+        member.train()
+        order = torch.randperm(len(Z), generator=g)
+        for i in range(0, len(Z), bs):
+            idx = order[i: i + bs]
+            if head == "reg" and len(idx) < 2:
+                continue  # CCC needs two examples
+            loss = _member_loss(head, member(Z[idx]), t[idx], weight)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(member.parameters(), conf["grad_clip"])
+            opt.step()
+        if on_epoch is not None:
+            member.eval()
+            with torch.no_grad():
+                on_epoch(epoch, member)
+    member.eval()
+    return member
+
+
+def _head_targets(head, t, model):
+    if head == "cls":
+        return torch.as_tensor(t, dtype=torch.long)
+    return torch.as_tensor((t - model.avd_mean.numpy()) / model.avd_std.numpy(), dtype=torch.float32)
+
+
+def _outputs(head, member, Zs, model):
+    out = member(Zs)
+    if head == "cls":
+        return torch.softmax(out, -1).numpy()
+    return (out * model.avd_std + model.avd_mean).numpy()
+
+
+def fit_mlp(model, Z, targets, groups, conf):
+    """Epochs by inner leave-speaker-out CV (one member per inner fold, pooled inner scores per
+    epoch, smoothed over 3 epochs); with a linear member, its regularisation and its weight in
+    the output from the same inner folds' predictions; then `ensemble` members with their own
+    seeds, and the linear member, fitted on all."""
+    info = {}
+    folds = speaker_folds(groups, conf["inner_folds"])
+    E, seed = conf["max_epochs"], conf["seed"]
+    for head, t in targets.items():
+        members = getattr(model, head)
+        tt = _head_targets(head, t, model)
+        weight = None
+        if head == "cls" and conf["class_weight"]:
+            weight = torch.as_tensor(class_weights(t, model.num_classes), dtype=torch.float32)
+        width = model.num_classes if head == "cls" else 3
+        preds = np.zeros((E, len(Z), width))
+        for k, (tr, va) in enumerate(folds):
+            mean, std = standardiser(Z[tr])
+            Zs = torch.as_tensor((Z - mean) / std)
+
+            def on_epoch(epoch, m, va=va, Zs=Zs):
+                preds[epoch - 1][va] = _outputs(head, m, Zs[va], model)
+            train_member(head, _fresh(members[0], seed + k), Zs[tr], tt[tr], E, conf, seed + k,
+                         weight, on_epoch)
+        curve = np.array([score(head, t, preds[e], _metric(head, conf)) for e in range(E)])
+        smooth = np.convolve(np.pad(curve, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        epochs = int(np.argmax(smooth)) + 1
+        log.info("%s: inner %s by epoch %s -> %d epochs", head, _metric(head, conf),
+                 " ".join(f"{c:.3f}" for c in curve), epochs)
+        info[head] = {"epochs": epochs, "inner_score": float(curve[epochs - 1]),
+                      "inner_curve": [round(float(c), 4) for c in curve]}
+        linear = getattr(model, f"{head}_linear")
+        if linear is not None:  # the linear member, and how much of it to mix in
+            grid = model.c_grid if head == "cls" else model.alpha_grid
+            sets = model.candidate_layer_sets()
+            (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes)
+            mix = {w: score(head, t, (1 - w) * preds[epochs - 1] + w * oof, _metric(head, conf))
+                   for w in MIX_GRID}
+            w = max(mix, key=mix.get)
+            fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear)
+            model.set_mix(head, w)
+            info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],
+                               "linear_param": p, "linear_weight": w, "inner_score": mix[w],
+                               "inner_mix_scores": {str(k): round(v, 4) for k, v in mix.items()}})
+            log.info("%s: linear member %g; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
+                     " ".join(f"{k}:{v:.3f}" for k, v in mix.items()), w)
+        if linear is not None and float(model.mix[0 if head == "cls" else 1]) == 1.0:
+            log.info("%s: the linear member takes all the weight; the MLPs are not trained", head)
+            continue
+        mean, std = standardiser(Z)
+        Zs = torch.as_tensor((Z - mean) / std)
+        for m in range(len(members)):
+            members[m] = train_member(head, _fresh(members[m], seed + 1000 + m), Zs, tt, epochs, conf,
+                                      seed + 1000 + m, weight)
+    model.set_pooled_stats(*standardiser(Z))
+    return info
+
+
+FITTERS = {"linear": fit_linear, "pooled_mlp": fit_mlp}
+MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # weight of the linear member in pooled_mlp's output
+
+
+def _metric(head, conf):
+    if head == "reg":
+        return "ccc"
+    return "wa" if conf["select_metric"] == "wa" else "ua"
+
+
+def plot_inner_curves(info, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {h: v["inner_curve"] for h, v in info.items() if isinstance(v, dict) and "inner_curve" in v}
+    if not curves:
+        return
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for h, c in curves.items():
+        ax.plot(range(1, len(c) + 1), c, label=f"{h} (chosen: {info[h]['epochs']})")
+        ax.axvline(info[h]["epochs"], ls=":", c="grey")
+    ax.set_xlabel("epoch"), ax.set_ylabel("inner leave-speaker-out score"), ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
+    """One fold: pooled statistics of train (+ valid) -> inner selection -> final fit -> best.pt."""
+    t0 = time.time()
+    exp_dir = Path(exp_dir)
+    save_config(conf, exp_dir / "config.yaml")
+    torch.manual_seed(conf["seed"])
+    emotions = DataDir(train_dir).emotions() or []
+    dirs = [d for d in (train_dir, valid_dir) if d is not None]
+    sets = [FeatureDataset(d, feat_dir, emotions) for d in dirs]
+    if sets[0].multi_stream:
+        raise ValueError(f"model {conf['model']!r} reads one feature stream; got {feat_dir}")
+    spk = [s.data.utt2spk for s in sets]
+    if len(sets) == 2 and set(spk[0].values()) & set(spk[1].values()):
+        raise ValueError(f"speaker(s) {sorted(set(spk[0].values()) & set(spk[1].values()))} in both "
+                         f"{train_dir} and {valid_dir}")
+    utts = [u for s in sets for u in s.utts]
+    groups = [s.data.utt2spk[u] for s in sets for u in s.utts]
+    Z = pooled_features(sets[0].reader, utts)
+    targets = {}
+    if emotions and all(s.emo is not None for s in sets):
+        targets["cls"] = np.concatenate([s.emo for s in sets])
+    if all(s.avd is not None for s in sets):
+        targets["reg"] = np.concatenate([s.avd for s in sets]).astype(np.float64)
+    if not targets:
+        raise ValueError(f"{train_dir}: neither utt2emo nor utt2avd to learn from")
+    io = {**sets[0].input_io(), "num_classes": len(emotions) if "cls" in targets else 0,
+          "avd": "reg" in targets}
+    model = build_model(conf["model"], conf["model_conf"], **io)
+    if "reg" in targets:
+        a = targets["reg"]
+        model.set_target_stats(np.nanmean(a, 0), np.maximum(np.nanstd(a, 0), 1e-6))
+    log.info("%s: %d utterances of %d training speakers (%s), %d inner folds", conf["model"], len(utts),
+             len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))))
+    info = FITTERS[conf["model"]](model, Z, targets, np.array(groups), conf)
+    info["seconds"] = round(time.time() - t0, 2)
+    info["train_speakers"] = sorted(set(groups))
+    save_model(exp_dir / "best.pt", model, conf, emotions, sets[0].meta, info, io)
+    write_json(exp_dir / "selection.json", info)
+    plot_inner_curves(info, exp_dir / "selection.png")
+    log.info("fitted in %.1f s: %s", info["seconds"], json.dumps({k: v for k, v in info.items()
+                                                                   if k in ("cls", "reg")})[:400])
+    return {"model": conf["model"], **{k: v for k, v in info.items() if k != "train_speakers"}}

@@ -1,0 +1,52 @@
+"""Heads over pooled statistics: the frame path (inference) equals the pooled path (training)."""
+import numpy as np
+import torch
+
+from sertk.models import build_model
+from sertk.models.layers import StatsPooling, length_mask
+from sertk.models.pooled import layer_stats
+
+
+def _batch(B=3, L=4, T=9, D=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    feats = torch.randn(B, L, T, D, generator=g)
+    lengths = torch.tensor([9, 5, 2])
+    feats[1, :, 5:] = 100.0  # padding must not leak into the statistics
+    feats[2, :, 2:] = -7.0
+    return feats, lengths
+
+
+def test_layer_stats_are_stats_pooling_per_layer():
+    feats, lengths = _batch()
+    got = layer_stats(feats, lengths)
+    pool = StatsPooling(5)
+    for layer in range(4):
+        ref = pool(feats[:, layer], length_mask(lengths, feats.shape[2]))
+        assert torch.allclose(got[:, layer], ref, atol=1e-6)
+
+
+def test_forward_on_frames_equals_forward_on_pooled_statistics():
+    feats, lengths = _batch()
+    for name, conf in (("linear", {}), ("pooled_mlp", {"ensemble": 3, "hidden": 8})):
+        model = build_model(name, conf, input_layers=4, input_dim=5, num_classes=3, avd=True).eval()
+        model.set_pooled_stats(np.random.rand(4, 10), np.random.rand(4, 10) + 0.5)
+        model.set_target_stats([1.0, 2.0, 3.0], [0.5, 0.5, 2.0])
+        with torch.no_grad():
+            a = model(feats, lengths)
+            b = model.forward_pooled(model.standardise(layer_stats(feats, lengths)))
+            alone = model(feats[1:2, :, :5], lengths[1:2])  # without the batch's padding
+        assert set(a) >= {"logits", "avd"}
+        for k in a:
+            assert torch.allclose(a[k], b[k], atol=1e-6), (name, k)
+            assert torch.allclose(a[k][1:2], alone[k], atol=1e-5), (name, k)
+
+
+def test_ensemble_posterior_is_the_mean_of_member_posteriors():
+    model = build_model("pooled_mlp", {"ensemble": 4, "hidden": 8}, input_layers=2, input_dim=3,
+                        num_classes=5).eval()
+    z = torch.randn(6, 2, 6)
+    with torch.no_grad():
+        members = torch.stack([torch.softmax(m(z), -1) for m in model.cls]).mean(0)
+        assert torch.allclose(torch.softmax(model.forward_pooled(z)["logits"], -1), members, atol=1e-6)
+        single = model.forward_pooled(z, members=[2])["logits"]
+        assert torch.allclose(single, model.cls[2](z))

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""The README's head-vs-probe table: pooled scores of the linear probe (layers searched, all
+layers) and the default head on every real corpus, read from the recipes' RESULTS.json.
+
+  tools/venv/bin/python tools/heads_overview.py [--feat whisper_base] [egs/emodb egs/urdu ...]
+"""
+import argparse
+import json
+from pathlib import Path
+
+SYSTEMS = (("train_linear", "probe, layers searched"), ("train_linear_all_layers", "probe, all layers"),
+           ("train_pooled_mlp", "default head"))
+RECIPES = ("egs/emodb", "egs/emodb_hard", "egs/urdu", "egs/tava")
+
+
+def cell(res, key):
+    if res is None or key not in res["pooled"]:
+        return "-"
+    v = res["pooled"][key]
+    return f"{100 * v:.1f}" if key in ("ua", "wa") else f"{v:.3f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("recipes", nargs="*", default=list(RECIPES))
+    ap.add_argument("--feat", default="whisper_base")
+    a = ap.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    lines = ["| corpus | folds | metric (pooled) | " + " | ".join(n for _, n in SYSTEMS) + " |",
+             "|---" * (3 + len(SYSTEMS)) + "|"]
+    for r in a.recipes:
+        runs = []
+        for prefix, _ in SYSTEMS:
+            f = root / r / "exp" / f"{prefix}_{a.feat}" / "RESULTS.json"
+            runs.append(json.loads(f.read_text()) if f.exists() else None)
+        folds = next((len(x["folds"]) for x in runs if x), 0)
+        for key, name in (("ua", "UA %"), ("ccc", "mean CCC")):
+            if any(x is not None and key in x["pooled"] for x in runs):
+                lines.append(f"| {Path(r).name} | {folds} | {name} | " + " | ".join(cell(x, key) for x in runs) + " |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
