@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# EmoDB: 10 speakers -> 10-fold leave-one-speaker-out (valid = the next fold's speaker).
+# EmoDB under hard recording conditions (local/data.sh: `sertk data harden` of EmoDB); the same
+# 10-fold leave-one-speaker-out folds as egs/emodb (one valid speaker per fold) and its system.
 #   EMODB=/path/to/emodb    a local copy of the corpus (otherwise it is downloaded)
 #   WHISPER=/path/or/name   the Whisper encoder (default: openai/whisper-base from the hub)
-# Options of the shared script: ./run.sh --help ; e.g. the fbank system:
-#   ./run.sh --extract_config conf/extract_fbank.yaml
+#   HARDEN_SEED=0           the random draw of gains and files
 set -euo pipefail
 whisper_args=()
 [ -n "${WHISPER:-}" ] && whisper_args=(--extract_args "upstream_conf.name_or_path=${WHISPER}")
