@@ -112,6 +112,9 @@ def audio_options(extract_conf) -> dict:
         conf = conf[0]
     opts = {"channel": conf.get("channel", "mean"), "level_dbfs": conf.get("level_dbfs")}
     check_channel(opts["channel"])
+    level = opts["level_dbfs"]
+    if level is not None and (isinstance(level, bool) or not isinstance(level, (int, float)) or level >= 0):
+        raise ValueError(f"level_dbfs {level!r}: use a negative number (e.g. -25) or null")
     return opts
 
 

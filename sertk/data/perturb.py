@@ -40,7 +40,7 @@ def harden(data_dir, out_dir, gain_db: float = 10.0, flip_fraction: float = 0.3,
             raise ValueError(f"utterance {utt}: cannot read audio {path!r}: {e}") from e
         x = data.mean(1) * np.float32(10 ** (gains[src.utt2spk[utt]] / 20))
         if rng.random() < mono_fraction:
-            y, kind = x[:, None], "mono"
+            y = x[:, None]
             mono.append(utt)
         else:
             delay = int(rng.integers(1, 9))

@@ -98,6 +98,7 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
     if (out_dir / "feats.scp").exists():
         log.info("%s/feats.scp exists: extraction already finished", out_dir)
         return True
+    audio_opts = audio_options(conf)  # a bad channel / level is refused before anything is written
     _check_same_config(out_dir, conf)
     upstream, upstream_conf, dtype = conf["upstream"], conf["upstream_conf"], conf["dtype"]
     batch_seconds = conf["batch_seconds"]
@@ -116,7 +117,7 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
                   desc=f"extract {upstream} job {job or 'all'}") as pbar:
             for i, chunk in todo:
                 L, D = extract_chunk(model, d, chunk, out_dir / "chunks" / f"{i:05d}.ark", durs,
-                                     batch_seconds, dtype, pbar, audio_options(conf))
+                                     batch_seconds, dtype, pbar, audio_opts)
                 write_json(out_dir / "chunks" / "meta.json", {
                     "num_layers": L, "dim": D, "frame_rate": model.frame_rate, "dtype": dtype,
                     "upstream": upstream, "upstream_conf": upstream_conf or {}, **model.describe()})

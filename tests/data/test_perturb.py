@@ -57,3 +57,16 @@ def test_channel_choice_and_level_normalisation(emodb, tmp_path):
     assert np.allclose(ch1, resample(np.ascontiguousarray(new[:, 1]), sr), atol=1e-6)
     quiet = load_audio(u, out.tables["wav.scp"][u], level_dbfs=-30)
     assert abs(20 * np.log10(np.sqrt(np.mean(quiet.astype(np.float64) ** 2))) + 30) < 0.01
+
+
+def test_bad_audio_options_are_refused_before_extraction(synth, tmp_path):
+    import pytest
+
+    from sertk.features.config import load_extract_config
+    from sertk.features.extract import extract
+
+    for bad, msg in (("channel=left", "channel"), ("level_dbfs=loud", "level_dbfs"), ("level_dbfs=3", "level_dbfs")):
+        conf = load_extract_config(overrides=["upstream=s3prl", "upstream_conf.name=fbank_no_cmvn", bad])
+        with pytest.raises(ValueError, match=msg):
+            extract(synth, tmp_path / "out", conf)
+        assert not (tmp_path / "out").exists()

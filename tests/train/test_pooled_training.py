@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from sklearn.linear_model import LogisticRegression
 
 from sertk.data.datadir import DataDir
@@ -49,7 +48,7 @@ def test_pooled_heads_learn_classes_and_avd_from_training_speakers(model, synth_
     spk = set(DataDir(fold / "train").speakers()) | set(DataDir(fold / "valid").speakers())
     assert set(sel["train_speakers"]) == spk and not spk & set(DataDir(fold / "test").speakers())
     assert r["cls"]["inner_score"] > 0.5 and r["reg"]["inner_score"] > 0.3  # chance: 0.25 UA, 0 CCC
-    model_, ckpt = load_model(tmp_path / "exp" / "best.pt")
+    _, ckpt = load_model(tmp_path / "exp" / "best.pt")
     assert ckpt["io"]["avd"] and ckpt["io"]["num_classes"] == 4
     # a rerun is a no-op
     assert train(_conf(model), fold / "train", fold / "valid", synth_fbank, tmp_path / "exp") == r
