@@ -87,7 +87,7 @@ def class_weights(y, num_classes):
 
 
 # ----------------------------------------------------------------------------- linear probe
-def _fit_sklearn(head, X, t, param, balanced, num_classes, basis=None, warm=None):
+def _fit_estimator(head, X, t, param, balanced, num_classes, basis=None, warm=None):
     """Logistic regression (classes, in the span of the rows) or ridge per V/A/D dimension.
     `basis` and `warm` (the fit for the previous C) serve a grid over C on the same rows."""
     from sklearn.linear_model import Ridge
@@ -130,7 +130,7 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes):
             basis = SpanBasis(X[tr]) if head == "cls" else None  # shared by the C grid
             est = None
             for p in grid:  # ascending: each fit starts from the previous one
-                est = _fit_sklearn(head, X[tr], t[tr], p, conf["class_weight"], num_classes,
+                est = _fit_estimator(head, X[tr], t[tr], p, conf["class_weight"], num_classes,
                                    basis, est if head == "cls" else None)
                 out = _predict(head, est, X[va])
                 if preds[(i, p)] is None:
@@ -147,7 +147,7 @@ def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.L
     L, W2 = Z.shape[1], Z.shape[2]
     mean, std = standardiser(Z)
     X = ((Z - mean) / std)[:, layers].reshape(len(Z), -1)
-    W_sel, b = _linear_weights(head, _fit_sklearn(head, X, t, param, conf["class_weight"], num_classes))
+    W_sel, b = _linear_weights(head, _fit_estimator(head, X, t, param, conf["class_weight"], num_classes))
     W = np.zeros((W_sel.shape[0], L, W2))
     W[:, layers] = W_sel.reshape(W_sel.shape[0], len(layers), W2)
     with torch.no_grad():
