@@ -106,13 +106,14 @@ def data_combine(out_dir, dirs):
 @click.option("--gain-db", default=10.0, show_default=True, help="per-speaker gain, uniform in +-this")
 @click.option("--flip-fraction", default=0.3, show_default=True, help="stereo files whose 2nd channel is inverted")
 @click.option("--mono-fraction", default=0.02, show_default=True, help="files left mono")
+@click.option("--crop-ms", default=0.0, show_default=True, help="cut up to this much off each file's start and end")
 @click.option("--seed", default=0, show_default=True)
-def data_harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, seed):
+def data_harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, crop_ms, seed):
     """Copy DATA_DIR's audio under hard recording conditions: per-speaker levels, stereo from
     two microphones, some with one channel's polarity inverted (sertk/data/perturb.py)."""
     from sertk.data.perturb import harden
     try:
-        rec = harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, seed)
+        rec = harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, seed, crop_ms)
     except ValueError as e:
         _fail(e)
     g = rec["speaker_gain_db"].values()
@@ -124,11 +125,14 @@ def data_harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, seed):
 @click.argument("dirs", nargs=-1, required=True)
 @click.option("--by", type=click.Choice(["speaker", "session"]), default="speaker")
 def data_leakage(dirs, by):
-    """Refuse speakers (or sessions) shared between train/valid/test dirs (in that order)."""
+    """Refuse speakers (or sessions) shared between any two of DIRS (train, valid, test, ...)."""
     from sertk.data.datadir import DataDir
     from sertk.data.folds import SPLITS, check_leakage
+    if len(dirs) < 2:
+        _fail(ValueError("give at least two data dirs"))
+    names = list(SPLITS) if len(dirs) <= len(SPLITS) else [f"dir{i}" for i in range(1, len(dirs) + 1)]
     try:
-        check_leakage({s: DataDir(d) for s, d in zip(SPLITS, dirs)}, by)
+        check_leakage({n: DataDir(d) for n, d in zip(names, dirs)}, by)
     except ValueError as e:
         _fail(e)
     click.echo("no leakage")
@@ -194,36 +198,92 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
 
 # ----------------------------------------------------------------------------- infer
 @main.command()
-@click.option("--model", "model_path", required=True, help="best.pt, a packed dir, or a packed .tar.gz")
-@click.option("--out", "out_dir", required=True)
+@click.option("--model", "model_path", required=True, help="best.pt, a packed dir or .tar.gz, or an ONNX "
+              "export dir (`sertk export`)")
+@click.option("--out", "out_dir", default=None, help="Output dir (hyp files, predictions.json, segments.tsv, "
+              "summary, timelines); without it the segments are printed.")
 @click.option("--feat-dir", default=None, help="Use cached features (with a data dir input).")
 @click.option("--extract-config", default=None, help="Extraction YAML for raw audio with an unpacked model.")
 @click.option("--ngpu", default=0, show_default=True, help="0: CPU; 1: the first CUDA device.")
+@click.option("--allow-seen-speakers", is_flag=True, help="Infer on a data dir with speakers the model "
+              "was trained or selected on (refused by default; the output then carries a warning).")
+@click.option("--segment", type=click.Choice(["vad", "energy", "none"]), default="vad", show_default=True,
+              help="how recordings longer than --long-seconds are cut into speech segments: silero-vad, an "
+              "energy threshold, or not at all (one prediction per file)")
+@click.option("--long-seconds", default=30.0, show_default=True, help="recordings up to this long are one "
+              "segment (0: cut every recording)")
+@click.option("--max-seconds", default=10.0, show_default=True, help="longer speech is read in windows of this length")
+@click.option("--overlap", default=2.0, show_default=True, help="seconds shared by neighbouring windows")
+@click.option("--glob", "pattern", default=None, help="files searched in a directory input, e.g. '*.wav,*.m4a' "
+              "(default: every audio suffix)")
+@click.option("--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True,
+              help="how segments are printed without --out")
 @click.argument("inputs", nargs=-1, required=True)
-def infer(model_path, out_dir, feat_dir, extract_config, ngpu, inputs):
-    """Predict emotions for INPUTS: a data dir, a wav.scp, or audio files."""
+def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speakers, segment, long_seconds,
+          max_seconds, overlap, pattern, fmt, inputs):
+    """Predict emotions for INPUTS: a data dir, a wav.scp, audio files or directories of them,
+    or `-` (a WAV stream on stdin). Long recordings get one prediction per speech segment."""
     from sertk.data.dataset import split_feat_dirs
     from sertk.infer.predict import Predictor, audio_sources
+    from sertk.infer import recording as rec
     from sertk.devices import resolve_device
     try:
         conf = None
         if extract_config:  # several comma-separated configs: one per feature stream
             confs = [yaml_load(Path(c).read_text()) for c in extract_config.split(",")]
             conf = confs[0] if len(confs) == 1 else confs
-        pred = Predictor(model_path, conf, device=resolve_device(ngpu))
-        if pred.kind == "audio" and len(inputs) == 1 and Path(inputs[0]).is_dir():
-            post = pred.from_data_dir(inputs[0])  # waveforms and transcripts of a data dir
-        elif feat_dir:
-            from sertk.data.datadir import DataDir
-            from sertk.features.extract import FeatureReader
-            readers = [FeatureReader(d) for d in split_feat_dirs(feat_dir)]
-            post = pred.from_features(DataDir(inputs[0]).utts, readers)
+        from sertk.export import OnnxPredictor, is_onnx_export
+        if is_onnx_export(model_path):  # onnxruntime, no torch model
+            if feat_dir:
+                raise ValueError(f"{model_path}: an ONNX export reads audio; --feat-dir is for torch models")
+            pred = OnnxPredictor(model_path)
         else:
-            post = pred.from_audio(audio_sources(list(inputs)))
+            pred = Predictor(model_path, conf, device=resolve_device(ngpu))
+        data_dir = len(inputs) == 1 and (Path(inputs[0]) / "wav.scp").exists()
+        if data_dir and (Path(inputs[0]) / "utt2spk").exists():  # a data dir: who is in it
+            pred.check_speakers(inputs[0], allow_seen_speakers)
+        if (pred.kind == "audio" and data_dir) or feat_dir:
+            if feat_dir:
+                from sertk.data.datadir import DataDir
+                from sertk.features.extract import FeatureReader
+                readers = [FeatureReader(d) for d in split_feat_dirs(feat_dir)]
+                post = pred.from_features(DataDir(inputs[0]).utts, readers)
+            else:
+                post = pred.from_data_dir(inputs[0])  # waveforms and transcripts of a data dir
+            if out_dir is None:
+                raise ValueError("give --out for a data dir")
+            pred.write(post, out_dir)
+            click.echo(f"{out_dir}: {len(post)} utterances")
+            return
+        is_scp = data_dir or (len(inputs) == 1 and inputs[0].endswith(".scp"))
+        sources = audio_sources(list(inputs)) if is_scp else rec.recording_sources(list(inputs), pattern)
+        segments, post, durations, envelopes = rec.predict_recordings(
+            pred, sources, segment, long_seconds, max_seconds, overlap)
+        rows = rec.segment_records(segments, post, pred.emotions)
+        if out_dir is None:
+            click.echo(rec.table_text(rows, fmt))
+            return
         pred.write(post, out_dir)
+        rec.write_outputs(out_dir, rows, rec.summarise(rows, durations, pred.emotions), pred.emotions, envelopes)
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
         _fail(e)
-    click.echo(f"{out_dir}: {len(post)} utterances")
+    click.echo(f"{out_dir}: {len(durations)} recording(s), {len(post)} segment(s)")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True)
+@click.option("--extract-config", default=None, help="Extraction YAML (not needed for a packed model).")
+@click.argument("model_path")
+@click.argument("out_dir")
+def export(fmt, extract_config, model_path, out_dir):
+    """Export MODEL_PATH (best.pt or a packed model over Whisper features) with its Whisper
+    encoder as one ONNX graph in OUT_DIR; `sertk infer --model OUT_DIR` runs it with onnxruntime."""
+    from sertk.export import export_onnx
+    try:
+        conf = yaml_load(Path(extract_config).read_text()) if extract_config else None
+        click.echo(f"{export_onnx(model_path, out_dir, conf)}: model.onnx, mel_filters.npy, meta.json")
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
 
 
 @main.command()
@@ -324,14 +384,24 @@ def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, n_init, see
               "(spk2gender, utt2style)")
 @click.option("--hyp-dir", default=None, help="the `sertk infer` output dir: utt2gender_hyp, utt2style_hyp")
 @click.option("--out", "out_dir", required=True)
-def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir):
+@click.option("--allow-seen-speakers", is_flag=True, help="Score a decode dir that `sertk infer "
+              "--allow-seen-speakers` wrote (speakers seen in training; refused by default).")
+def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow_seen_speakers):
     """Categorical (WA, UA, macro/weighted-F1, per-class recall, confusion txt + png) and/or
     continuous (CCC and MAE per V/A/D dimension, scatter png) scores of one test split, and the
     accuracy of multitask heads (gender, acted/spontaneous style) with --ref-dir/--hyp-dir."""
     from sertk.fileio import read_list
     from sertk.score.report import score_dir
+    from sertk.infer.predict import SEEN_SPEAKERS
     if not ((ref and hyp and emotions) or (ref_avd and hyp_avd)):
         _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd"))
+    for d in {Path(f).parent for f in (hyp, hyp_avd) if f} | ({Path(hyp_dir)} if hyp_dir else set()):
+        if (d / SEEN_SPEAKERS).exists():
+            seen = " ".join((d / SEEN_SPEAKERS).read_text().split())
+            if not allow_seen_speakers:
+                _fail(ValueError(f"{d}: predictions for speakers the model was trained or selected on "
+                                 f"({seen}); not a test score. --allow-seen-speakers to score anyway"))
+            click.echo(f"WARNING: {d}: speakers {seen} were seen in training", err=True)
     try:
         m = score_dir(ref if hyp else None, hyp, read_list(emotions) if emotions else None, out_dir,
                       ref_avd if hyp_avd else None, hyp_avd, ref_dir, hyp_dir)
@@ -350,14 +420,19 @@ def _headline(m) -> str:
 @main.command()
 @click.option("--out", "out_file", required=True, help="Markdown file (a .json twin is written too)")
 @click.option("--title", required=True)
-@click.option("--command", "command", default="")
-@click.option("--config", "config", default="")
+@click.option("--command", "command", default="", help="the user-level command (run.sh and its corpus variables)")
+@click.option("--inner-command", default="", help="the staged script's own command line")
+@click.option("--config", "config", default="", help="config file names (recorded as given)")
+@click.option("--resolved-config", "resolved", multiple=True, help="a resolved config file: its "
+              "contents are recorded in RESULTS.json and RESULTS.md (repeatable)")
+@click.option("--git", "git", default=None, help="the checkout's state (default: git describe --dirty)")
 @click.argument("score_dirs", nargs=-1, required=True)
-def aggregate(out_file, title, command, config, score_dirs):
+def aggregate(out_file, title, command, inner_command, config, resolved, git, score_dirs):
     """Mean ± std over folds of the metrics in SCORE_DIRS, with per-fold rows."""
     from sertk.score.report import aggregate as run
     try:
-        r = run(list(score_dirs), out_file, title, command, config)
+        r = run(list(score_dirs), out_file, title, command, config, inner_command=inner_command,
+                resolved_configs=list(resolved), git=git)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
     s = r["summary"]
@@ -407,8 +482,27 @@ def pack_cmd(exp_dir, extract_config, out_file, results):
     from sertk.pack import pack
     try:
         click.echo(pack(exp_dir, extract_config, out_file, results))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         _fail(e)
+
+
+@main.command("convert-checkpoint")
+@click.option("--trust", is_flag=True, help="Confirm that SRC comes from someone you trust: reading "
+              "it runs the full unpickler, which can execute code.")
+@click.argument("src")
+@click.argument("dst")
+def convert_checkpoint_cmd(trust, src, dst):
+    """Rewrite a checkpoint written before sertk read checkpoints weights-only (or any that
+    `sertk infer` refuses for holding pickled objects) as a weights-only one."""
+    from sertk.models.checkpoint import convert_checkpoint, read_checkpoint
+    if not trust:
+        _fail(ValueError(f"{src}: reading it may run code; pass --trust if you trust its origin"))
+    try:
+        convert_checkpoint(src, dst)
+        read_checkpoint(dst)
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        _fail(e)
+    click.echo(f"{dst}: weights-only checkpoint")
 
 
 if __name__ == "__main__":

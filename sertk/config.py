@@ -64,3 +64,16 @@ def dump_yaml(conf: dict, path) -> None:
     from sertk.fileio import write_text
 
     write_text(Path(path), yaml.safe_dump(conf, sort_keys=False, allow_unicode=True))
+
+
+def config_diff(old: dict, new: dict, prefix: str = "", limit: int = 3) -> str:
+    """The first `limit` keys whose values differ: 'optim_conf.lr 0.001 -> 0.5, seed 0 -> 1'."""
+    def walk(a, b, pre):
+        for k in sorted(set(a) | set(b), key=str):
+            x, y = a.get(k, "<unset>"), b.get(k, "<unset>")
+            if isinstance(x, dict) and isinstance(y, dict):
+                yield from walk(x, y, f"{pre}{k}.")
+            elif x != y:
+                yield f"{pre}{k} {x!r} -> {y!r}"
+    diffs = list(walk(old or {}, new or {}, prefix))
+    return ", ".join(diffs[:limit]) + (f" (+{len(diffs) - limit} more)" if len(diffs) > limit else "") or "no difference"

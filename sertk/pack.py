@@ -10,12 +10,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import torch
 import yaml
 
 from sertk.config import yaml_load
 
 from sertk.fileio import atomic_path, write_text
+from sertk.models.checkpoint import read_checkpoint, save_checkpoint
 
 
 PATH_KEYS = ("name_or_path", "path_or_url")
@@ -52,7 +52,7 @@ def pack(exp_dir, extract_config, out_file, results=None) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / name
         root.mkdir()
-        ckpt = torch.load(best, map_location="cpu", weights_only=False)
+        ckpt = read_checkpoint(best)
         if extract_config:  # comma-separated: one config per feature stream, stored as a list
             confs = [yaml_load(Path(c).read_text()) for c in str(extract_config).split(",")]
             for conf in confs:
@@ -61,7 +61,7 @@ def pack(exp_dir, extract_config, out_file, results=None) -> Path:
                                                              sort_keys=False))
         # encoders a model loads itself (MMER's wav2vec2/RoBERTa) travel the same way
         _copy_local_paths(ckpt["config"]["model_conf"] or {}, root)
-        torch.save(ckpt, root / "model.pt")
+        save_checkpoint(ckpt, root / "model.pt")
         write_text(root / "emotions.txt", "".join(e + "\n" for e in ckpt["emotions"]))
         write_text(root / "config.yaml", yaml.safe_dump(ckpt["config"], sort_keys=False))
         if results and Path(results).exists():

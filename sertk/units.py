@@ -4,11 +4,10 @@ the FIT split alone are clustered by scikit-learn's MiniBatchKMeans at several s
 every frame of the given data dirs gets its cluster id at each scale.
 
 Output per scale: <out>/k<K>/units.{ark,scp} (int32 per utterance, one id per encoder frame)
-and kmeans.pkl; <out>/units.done marks a finished run (a rerun is a no-op).
+and centroids.npy (the k-means centres); <out>/units.done marks a finished run (a rerun is a no-op).
 """
 import json
 import logging
-import pickle
 from pathlib import Path
 from typing import Dict, List
 
@@ -74,8 +73,9 @@ def make_units(model_path, fit_dir, label_dirs, out_dir, clusters=(64, 512, 4096
         km = fit_kmeans(list(fit.values()), int(k), seed, max_frames, n_init)
         d = out / f"k{k}"
         d.mkdir(parents=True, exist_ok=True)
-        with atomic_path(d / "kmeans.pkl") as tmp:
-            Path(tmp).write_bytes(pickle.dumps(km))
+        with atomic_path(d / "centroids.npy") as tmp:  # plain array: nothing to unpickle
+            with open(tmp, "wb") as f:
+                np.save(f, km.cluster_centers_.astype(np.float32))
         labels = {u: km.predict(f).astype(np.int32) for u, f in frames.items()}
         with atomic_path(d / "units.scp") as scp:
             kaldiio.save_ark(str(d / "units.ark"), labels, scp=str(scp))

@@ -73,3 +73,65 @@ def test_subset_and_combine(synth, tmp_path):
     assert r.exit_code != 0 and "has no utterance" in r.output
     r = invoke("data", "subset", synth, tmp_path / "bad", "--where", "utt2style")
     assert r.exit_code != 0 and "expected TABLE=V1,V2" in r.output
+
+
+def test_train_refuses_bad_avd_labels(synth_folds, synth_fbank, tmp_path):
+    import shutil
+    for bad in ("0.1 nan 0.2", "0.1 inf 0.2", "high low 0.2", "0.1 0.2"):
+        shutil.rmtree(tmp_path / "train", ignore_errors=True)
+        shutil.copytree(synth_folds / "fold1" / "train", tmp_path / "train")
+        t = read_table(tmp_path / "train" / "utt2avd")
+        utt = sorted(t)[3]
+        t[utt] = bad
+        write_table(tmp_path / "train" / "utt2avd", t.items())
+        r = invoke("train", "--train-dir", tmp_path / "train", "--valid-dir", synth_folds / "fold1" / "valid",
+                   "--feat-dir", synth_fbank, "--exp-dir", tmp_path / "exp", "max_epochs=1")
+        assert r.exit_code != 0, bad
+        assert f"train/utt2avd: utterance {utt}: expected 3 finite numbers" in r.output and "Traceback" not in r.output
+
+
+def test_infer_and_score_refuse_seen_speakers(synth_folds, synth_fbank, tmp_path):
+    fold = synth_folds / "fold1"
+    r = invoke("train", "--train-dir", fold / "train", "--valid-dir", fold / "valid", "--feat-dir", synth_fbank,
+               "--exp-dir", tmp_path / "exp", "max_epochs=1")
+    assert r.exit_code == 0, r.output
+    model = tmp_path / "exp" / "best.pt"
+    for split in ("train", "valid"):  # trained on, selected on: refused
+        r = invoke("infer", "--model", model, "--feat-dir", synth_fbank, "--out", tmp_path / split, fold / split)
+        assert r.exit_code != 0 and "were in this model's training or valid data" in r.output, r.output
+    r = invoke("infer", "--model", model, "--feat-dir", synth_fbank, "--out", tmp_path / "test", fold / "test")
+    assert r.exit_code == 0 and not (tmp_path / "test" / "seen_speakers.txt").exists()
+    r = invoke("infer", "--model", model, "--feat-dir", synth_fbank, "--out", tmp_path / "valid",
+               "--allow-seen-speakers", fold / "valid")
+    assert r.exit_code == 0 and (tmp_path / "valid" / "seen_speakers.txt").read_text().split()
+    args = ["--ref", fold / "valid" / "utt2emo", "--hyp", tmp_path / "valid" / "utt2emo_hyp",
+            "--emotions", synth_folds / "fold1" / "train" / "emotions.txt", "--out", tmp_path / "score"]
+    r = invoke("score", *args)
+    assert r.exit_code != 0 and "not a test score" in r.output
+    assert invoke("score", *args, "--allow-seen-speakers").exit_code == 0
+
+
+def test_train_config_errors_name_key_and_file(synth_folds, synth_fbank, tmp_path):
+    (tmp_path / "c.yaml").write_text("model: baseline\nscheduler: warmup_invsqrt\nscheduler_conf: {warmup_stpes: 5}\n")
+    fold = synth_folds / "fold1"
+    base = ["train", "--train-dir", fold / "train", "--valid-dir", fold / "valid", "--feat-dir", synth_fbank,
+            "--exp-dir", tmp_path / "exp"]
+    r = invoke(*base[:1], "--config", tmp_path / "c.yaml", *base[1:])
+    assert r.exit_code != 0 and f"{tmp_path / 'c.yaml'}: unknown key(s) scheduler_conf.warmup_stpes" in r.output
+    for override, message in [("optim_conf.lr=abc", "optim_conf.lr: expected a number, got 'abc'"),
+                              ("optim_conf.momentun=0.9", "unknown key(s) optim_conf.momentun"),
+                              ("model_conf.hiden=3", "unknown key(s) model_conf.hiden"),
+                              ("batch_size=3.5", "batch_size: expected an integer")]:
+        r = invoke(*base, override)
+        assert r.exit_code != 0 and message in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "exp" / "train.done").exists()
+
+
+def test_finished_training_refuses_another_config(synth_folds, synth_fbank, tmp_path):
+    fold = synth_folds / "fold1"
+    base = ["train", "--train-dir", fold / "train", "--valid-dir", fold / "valid", "--feat-dir", synth_fbank,
+            "--exp-dir", tmp_path / "exp", "max_epochs=1"]
+    assert invoke(*base).exit_code == 0
+    assert invoke(*base).exit_code == 0  # the same config: a no-op
+    r = invoke(*base, "optim_conf.lr=0.5")
+    assert r.exit_code != 0 and "was trained with another config (optim_conf.lr 0.001 -> 0.5)" in r.output

@@ -99,7 +99,7 @@ def test_interrupted_gpu_training_resumes(synth_folds, tiny_hubert, tmp_path, mo
     undo = interrupt_at_valid_pass(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train(conf, fold / "train", fold / "valid", None, exp, ngpu=1)
-    ckpt = torch.load(exp / "last.pt", weights_only=False)
+    ckpt = torch.load(exp / "last.pt", weights_only=True)
     assert ckpt["cuda_rng"] is not None and ckpt["scaler"]
     undo()
     train(conf, fold / "train", fold / "valid", None, exp, ngpu=1)

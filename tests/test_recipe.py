@@ -163,3 +163,47 @@ def test_three_feature_streams_camulenet(recipe, tmp_path):
     assert all(0 <= float(x) <= 100 for r in rows for x in r[2:])
     for utt, pred in ours.items():  # raw audio through the three packed upstreams = the cached streams
         np.testing.assert_allclose([pred["posteriors"][l] for l in labels], stage5[utt], atol=2e-3)
+
+
+def run_fails(cmd, cwd):
+    p = subprocess.run(cmd, cwd=cwd, shell=True, capture_output=True, text=True, env=_env())
+    assert p.returncode != 0, f"{cmd} should have failed:\n{p.stdout[-2000:]}"
+    return p.stdout + p.stderr
+
+
+def test_stages_never_mix_runs(recipe):
+    """Other training arguments: another experiment (the tag follows them); an edited config
+    under the same tag, another extraction config on a finished dump, another corpus path on
+    prepared data: refused with a hint."""
+    d, args, _ = recipe
+    out = run(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1 --train_args 'max_epochs=1 seed=3'", d)
+    assert (d / "exp" / "train_small_fbank_max_epochs_1_seed_3" / "fold1" / "train.done").exists(), out
+    conf = d / "conf" / "train_small.yaml"
+    original = conf.read_text()
+    try:
+        conf.write_text(original.replace("max_epochs: 8", "max_epochs: 9"))
+        out = run_fails(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1", d)
+        assert "was trained from other inputs" in out and "choose another --tag" in out
+    finally:
+        conf.write_text(original)
+    out = run_fails(f"./run.sh {args} --stage 3 --stop_stage 3 --extract_args 'dtype=float16'", d)
+    assert "features of another config" in out and "dtype" in out
+    out = run_fails(f"CORPUS=/elsewhere ./run.sh {args} --stop_stage 1", d)
+    assert "was prepared from" in out and "CORPUS=/elsewhere" in out
+
+
+def test_eval_on_valid_and_provenance(recipe):
+    """--eval_set valid fits on train only and scores valid (choosing settings without test);
+    RESULTS record the user-level command, the git state and the resolved configs."""
+    d, args, _ = recipe
+    run(f"WHISPER=/not/used ./run.sh {args} --stage 4 --stop_stage 6 --folds '1 2' --eval_set valid", d)
+    exp = d / "exp" / "train_small_fbank_on_valid"
+    assert (exp / "fold1" / "score_valid" / "metrics.json").exists() and not (exp / "fold1" / "decode_test").exists()
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert "scored on the valid split" in (exp / "RESULTS.md").read_text()
+    p = res["provenance"]
+    assert p["command"].startswith("WHISPER=/not/used ./run.sh --num_folds 4") and "--eval_set valid" in p["command"]
+    assert "--stage" not in p["command"] and p["git"] != "unknown"
+    (train_conf,) = [v for k, v in p["resolved_configs"].items() if k.endswith("config.yaml")]
+    assert "fit_valid: false" in train_conf and "max_epochs: 8" in train_conf
+    assert any(k.endswith("fbank/extract.yaml") for k in p["resolved_configs"])

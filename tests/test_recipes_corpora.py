@@ -88,7 +88,8 @@ def test_msp_podcast_recipe(tmp_path):
     assert set(split) == {"train", "valid", "test"}  # Test2 left out
     spk = (d / "data" / "all" / "spk2utt").read_text()
     assert "unk_MSP-PODCAST" in spk  # an Unknown speaker is nobody else
-    res = json.loads((d / "exp" / "train_tiny_fbank" / "RESULTS.json").read_text())
+    # the tag follows the training arguments (another experiment for other arguments)
+    res = json.loads((d / "exp" / "train_tiny_fbank_variant_hier_dc" / "RESULTS.json").read_text())
     assert len(res["folds"]) == 1 and {"ua", "ccc"} <= set(res["summary"])
     assert res["folds"][0]["num_utts"] == split.count("test")
 
@@ -109,7 +110,7 @@ def test_cross_corpus_recipe_with_mismatched_labels(tmp_path):
     # IEMOCAP gives only categorical labels, MSP-Podcast only dimensional ones
     assert all((emo[u] != "-") == (c == "iemocap") for u, c in corpus.items())
     assert all((avd[u] != "- - -") == (c == "msp") for u, c in corpus.items())
-    exp = d / "exp" / "train_tiny_fbank"
+    exp = d / "exp" / "train_tiny_fbank_variant_hier_dc"  # the tag follows --train_args
     iem_res = json.loads((exp / "RESULTS_iemocap.json").read_text())["summary"]
     msp_res = json.loads((exp / "RESULTS_msp.json").read_text())["summary"]
     assert "ua" in iem_res and "ccc" not in iem_res

@@ -28,7 +28,11 @@ extract_config=conf/extract_whisper_base.yaml  # "none": the model reads audio i
 extract_args=""      # key=value overrides of the (first) extraction config
 train_config=conf/train_pooled_mlp.yaml  # the default head (see the README)
 train_args=""        # key=value overrides, e.g. "optim_conf.lr=1e-4 seed=2"
-tag=""               # experiment name (default: train and extract config names)
+tag=""               # experiment name (default: train and extract config names [+ train_args])
+eval_set=test        # test | valid: fit on each fold's train split only and score its valid
+                     # split, to choose settings without test (exp/<tag>_on_valid)
+corpus_vars=""       # run.sh: the environment variables naming the corpus (e.g. "EMODB"); stage 1
+                     # refuses to reuse data/ prepared from other values; RESULTS record them
 pack_fold=""         # fold whose model stage 7 packs (default: first fold run)
 skip_audio_check=false
 datadir=data
@@ -48,7 +52,10 @@ Options (defaults in brackets):
   --extract_config F        [${extract_config}]   --extract_args \"k=v ...\"
                             (none: models that read audio themselves, e.g. MMER)
   --train_config F          [${train_config}]     --train_args \"k=v ...\"
-  --tag NAME                experiment name
+  --tag NAME                experiment name [train config + features (+ train_args)]
+  --eval_set test|valid     valid: fit on train only, score the valid split (choosing settings) [${eval_set}]
+Environment: WHISPER=/path/or/name  the Whisper encoder of Whisper extraction configs (a local dir
+             or a hub name; default: the config's name_or_path)
 "
 . ./path.sh
 . ./cmd.sh
@@ -65,6 +72,12 @@ find_conf() {
 train_config=$(find_conf "${train_config}")
 # one dump dir per extraction config; several are passed on comma-separated (feature streams)
 extract_configs=(); [ "${extract_config}" = none ] || for c in ${extract_config}; do extract_configs+=("$(find_conf "${c}")"); done
+# WHISPER=... (a local dir or hub name) for Whisper extraction configs; given --extract_args
+# that set name_or_path win. Other upstreams ignore it.
+if [ -n "${WHISPER:-}" ] && [ ${#extract_configs[@]} -gt 0 ] && \
+   grep -q '^upstream: *whisper' "${extract_configs[0]}" && [[ "${extract_args}" != *name_or_path=* ]]; then
+  extract_args+=" upstream_conf.name_or_path=${WHISPER}"
+fi
 feat_tags=(); feat_dirs=(); extract_yamls=()
 for c in "${extract_configs[@]}"; do
   t=$(basename "${c}" .yaml); t=${t#extract_}
@@ -74,8 +87,31 @@ feat_tag=$(IFS=+; echo "${feat_tags[*]}")
 feat_dir=$(IFS=,; echo "${feat_dirs[*]}")
 feat_opt=(--feat-dir "${feat_dir}"); pack_opt=(--extract-config "$(IFS=,; echo "${extract_yamls[*]}")")
 if [ ${#extract_configs[@]} -eq 0 ]; then feat_tag=audio; feat_opt=(); pack_opt=(); fi
-[ -n "${tag}" ] || tag=$(basename "${train_config}" .yaml)_${feat_tag}
+if [ -z "${tag}" ]; then  # as ESPnet does: other training arguments, another experiment
+  tag=$(basename "${train_config}" .yaml)_${feat_tag}
+  [ -z "${train_args}" ] || tag+="_$(echo "${train_args}" | sed -e 's/model_conf\.//g' -e 's/[^A-Za-z0-9.+-]\{1,\}/_/g' -e 's/^_//' -e 's/_$//')"
+fi
+case "${eval_set}" in
+  test) ;;
+  valid) tag+=_on_valid; train_args+=" fit_valid=false refit=false" ;;
+  *) echo "$0: --eval_set ${eval_set}: use test or valid" >&2; exit 1 ;;
+esac
 exp=${expdir}/${tag}
+# The user-level command for RESULTS: the corpus variables, WHISPER and run.sh's own command line
+# (ser.sh's when it was called directly), and the git state of this checkout.
+user_cmd=""
+for v in ${corpus_vars} WHISPER; do [ -z "${!v:-}" ] || user_cmd+="${v}=$(printf '%q' "${!v}") "; done
+parent=(); mapfile -d '' parent < /proc/${PPID}/cmdline 2>/dev/null || true
+run_cmd=""
+for a in "${parent[@]}"; do  # the parent's arguments from run.sh on, less --stage/--stop_stage
+  if [ -n "${run_cmd}" ]; then
+    if ${_skip}; then _skip=false; continue; fi
+    case "${a}" in --stage|--stop_stage|--stop-stage) _skip=true; continue ;; --stage=*|--stop_stage=*) continue ;; esac
+    run_cmd+=" $(printf '%q' "${a}")"
+  elif [[ "${a}" == *run.sh ]]; then run_cmd="./run.sh"; fi
+done
+user_cmd+="${run_cmd:-${invocation}}"
+git_state=$(git describe --always --dirty 2>/dev/null || echo unknown)
 # Per-fold jobs run in the background, at most max_parallel_folds at once; a failed job stops
 # the recipe at the next wait (set -e).
 pids=()
@@ -89,7 +125,16 @@ all_folds() {
   if [ -n "${folds}" ]; then echo "${folds}"; else seq 1 "$(cat ${datadir}/folds/num_folds)" | xargs; fi
 }
 
+corpus_inputs=""; for v in ${corpus_vars}; do corpus_inputs+="${v}=${!v:-} "; done
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+  if [ -f ${datadir}/all/.validated ] && [ ! -f ${datadir}/all/.inputs ]; then
+    log "Stage 1: ${datadir}/all was prepared by an older sertk that did not record its inputs; recording '${corpus_inputs}'"
+    echo "${corpus_inputs}" > ${datadir}/all/.inputs
+  fi
+  if [ -f ${datadir}/all/.validated ] && [ "$(cat ${datadir}/all/.inputs)" != "${corpus_inputs}" ]; then
+    log "Stage 1: ${datadir}/all was prepared from '$(cat ${datadir}/all/.inputs 2>/dev/null)', not '${corpus_inputs}': remove ${datadir}, ${dumpdir} and ${expdir} (or use --datadir/--dumpdir/--expdir) for another corpus"
+    exit 1
+  fi
   if [ -f ${datadir}/all/.validated ]; then
     log "Stage 1: ${datadir}/all already prepared and validated"
   else
@@ -97,6 +142,7 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     local/data.sh ${datadir}
     audio_opt=--write-utt2dur; ${skip_audio_check} && audio_opt=--no-audio
     sertk data validate ${audio_opt} ${datadir}/all
+    echo "${corpus_inputs}" > ${datadir}/all/.inputs
     touch ${datadir}/all/.validated
   fi
 fi
@@ -119,7 +165,8 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   for i in "${!extract_configs[@]}"; do
     c=${extract_configs[$i]}; d=${feat_dirs[$i]}
     args=""; [ $i -eq 0 ] && args=${extract_args}
-    if [ -f ${d}/feats.scp ]; then
+    if [ -f ${d}/feats.scp ]; then  # sertk extract refuses another config than the one stored
+      check=$(sertk extract --config ${c} ${datadir}/all ${d} ${args} 2>&1) || { echo "${check}" | tail -n 3 >&2; exit 1; }
       log "Stage 3: features exist (${d}/feats.scp)"; continue
     fi
     log "Stage 3: extract $(basename ${d}) once for all utterances (${nj} shards) -> ${d}"
@@ -132,8 +179,22 @@ fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   log "Stage 4: train folds $(all_folds) -> ${exp}"
+  # what decides a fold's model: a finished fold trained from anything else is refused
+  inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"
   for f in $(all_folds); do
-    if [ -f ${exp}/fold${f}/train.done ]; then log "  fold${f}: already trained"; continue; fi
+    if [ -f ${exp}/fold${f}/train.done ]; then
+      if [ ! -f ${exp}/fold${f}/train.inputs ]; then  # trained by an older sertk: its stored config
+        sertk train --config ${train_config} --ngpu ${ngpu} \
+          --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
+          "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args} >/dev/null  # refuses another config
+        echo "${inputs}" > ${exp}/fold${f}/train.inputs
+      elif [ "$(cat ${exp}/fold${f}/train.inputs)" != "${inputs}" ]; then
+        log "  fold${f}: ${exp} was trained from other inputs (config hash, arguments, features: '$(cat ${exp}/fold${f}/train.inputs)'; now '${inputs}'): choose another --tag, or remove ${exp}"
+        exit 1
+      fi
+      log "  fold${f}: already trained"; continue
+    fi
+    mkdir -p ${exp}/fold${f}; echo "${inputs}" > ${exp}/fold${f}/train.inputs
     # log/train.log: the job's whole output; fold*/train.log: the trainer's own log
     fold_job env OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
       sertk train --config ${train_config} --ngpu ${ngpu} \
@@ -144,12 +205,12 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-  log "Stage 5: infer on each fold's test split"
+  log "Stage 5: infer on each fold's ${eval_set} split"
   for f in $(all_folds); do
-    out=${exp}/fold${f}/decode_test
+    out=${exp}/fold${f}/decode_${eval_set}
     [ -f ${out}/predictions.json ] && continue
     fold_job env OMP_NUM_THREADS=${threads} \
-      sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/test
+      sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/${eval_set}
   done
   wait_fold_jobs
 fi
@@ -158,19 +219,22 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   log "Stage 6: score each fold and aggregate -> ${exp}/RESULTS.md"
   score_dirs=()
   for f in $(all_folds); do
-    test_dir=${datadir}/folds/fold${f}/test; dec=${exp}/fold${f}/decode_test
+    test_dir=${datadir}/folds/fold${f}/${eval_set}; dec=${exp}/fold${f}/decode_${eval_set}
     score_args=()  # whatever the model predicts and the test split has labels for
     [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
       score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
     [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
       score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-    fold_job sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${exp}/fold${f}/score_test
-    score_dirs+=(${exp}/fold${f}/score_test)
+    fold_job sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${exp}/fold${f}/score_${eval_set}
+    score_dirs+=(${exp}/fold${f}/score_${eval_set})
   done
   wait_fold_jobs
-  sertk aggregate --out ${exp}/RESULTS.md --title "${tag}" --config "${train_config} ${extract_config}" \
-    --command "${invocation}" \
-    "${score_dirs[@]}"
+  title=${tag}; [ ${eval_set} = test ] || title+=" (scored on the valid split)"
+  resolved=("${exp}/fold$(all_folds | awk '{print $1}')/config.yaml")
+  for d in "${feat_dirs[@]}"; do resolved+=("${d}/extract.yaml"); done
+  sertk aggregate --out ${exp}/RESULTS.md --title "${title}" --command "${user_cmd}" \
+    --inner-command "${invocation}" --git "${git_state}" \
+    $(printf -- '--resolved-config %s ' "${resolved[@]}") "${score_dirs[@]}"
 fi
 
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then

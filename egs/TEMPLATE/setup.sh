@@ -16,12 +16,12 @@ cat > "${dir}/run.sh" <<'RUN'
 # Corpus defaults, then the shared staged script (../TEMPLATE/ser.sh). Options: ./run.sh --help
 # The default system, as in every recipe: Whisper-base features + the default head
 # (conf/train_pooled_mlp.yaml); the linear probe to compare with: --train_config conf/train_linear.yaml
+#   CORPUS=/path/to/corpus  where local/data.sh finds the corpus (name it in --corpus_vars: stage 1
+#                           then refuses data/ prepared from another path, and RESULTS record it)
 #   WHISPER=/path/or/name   the Whisper encoder (default: openai/whisper-base from the hub)
 set -euo pipefail
-whisper_args=()
-[ -n "${WHISPER:-}" ] && whisper_args=(--extract_args "upstream_conf.name_or_path=${WHISPER}")
-./ser.sh --fold_mode speaker --num_folds 5 \
-  --extract_config conf/extract_whisper_base.yaml "${whisper_args[@]}" \
+./ser.sh --corpus_vars "CORPUS" --fold_mode speaker --num_folds 5 \
+  --extract_config conf/extract_whisper_base.yaml \
   --train_config conf/train_pooled_mlp.yaml "$@"
 RUN
 cat > "${dir}/local/data.sh" <<'DATA'

@@ -9,6 +9,6 @@
 # wav2vec2-large-960h features instead of MFCCs:
 #   ./run.sh --extract_config conf/extract_wav2vec2_large_960h.yaml
 set -euo pipefail
-./ser.sh --fold_mode speaker --num_folds 10 --folds "1 2 3 4 5" \
+./ser.sh --corpus_vars "BAUM1 EMOTIONS" --fold_mode speaker --num_folds 10 --folds "1 2 3 4 5" \
   --extract_config conf/extract_mfcc40_20ms.yaml \
   --train_config conf/train_ecapa_mtl.yaml "$@"

@@ -5,12 +5,10 @@
 # optional: utt, text, language, session. Relative paths are relative to the CSV's directory.
 #   EMOTIONS="angry happy neutral sad"   the label set and class order (default: all, sorted);
 #                                        rows with another label are dropped (and counted)
-#   WHISPER=/path/or/name                the Whisper encoder (default openai/whisper-base)
+#   WHISPER=/path/or/name                the Whisper encoder (default openai/whisper-base; ser.sh reads it)
 # Default: 10-fold leave-speaker-out (fewer folds with --num_folds), Whisper-base features and
 # the frozen-upstream baseline. Options of the shared script: ./run.sh --help
 set -euo pipefail
-whisper_args=()
-[ -n "${WHISPER:-}" ] && whisper_args=(--extract_args "upstream_conf.name_or_path=${WHISPER}")
-./ser.sh --fold_mode speaker --num_folds 10 \
-  --extract_config conf/extract_whisper_base.yaml "${whisper_args[@]}" \
+./ser.sh --corpus_vars "CORPUS_CSV EMOTIONS" --fold_mode speaker --num_folds 10 \
+  --extract_config conf/extract_whisper_base.yaml \
   --train_config conf/train_pooled_mlp.yaml "$@"

@@ -4,17 +4,22 @@ Multichannel audio is downmixed by averaging the channels (the usual choice of s
 SpeechBrain recipes) after aligning their polarity to the first channel: two microphones of
 one talker with one of them wired inverted would otherwise cancel in the average. `channel`
 picks one channel instead (a mono file has just one, which is used whatever `channel` says).
-Other sample rates are resampled with torchaudio's sinc resampler. `level_dbfs` scales each
-utterance to that RMS level (speakers recorded at different levels then look alike).
+Other sample rates are resampled with torchaudio's sinc resampler; audio below 16 kHz (8 kHz
+telephone speech) is upsampled with a logged warning, as its top band stays empty. `level_dbfs`
+scales each utterance to that RMS level (speakers recorded at different levels then look
+alike). Audio shorter than MIN_SECONDS is refused: no emotion can be read from it.
 """
 import functools
 import io
+import logging
 import subprocess
 
 import numpy as np
 import soundfile as sf
 
 TARGET_SR = 16000
+MIN_SECONDS = 0.1
+log = logging.getLogger("sertk.audio")
 
 
 class AudioError(RuntimeError):
@@ -38,9 +43,17 @@ def _resampler(sr: int, target_sr: int):
     return torchaudio.transforms.Resample(sr, target_sr)  # builds the sinc kernel once
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_upsampling(sr: int) -> None:  # once per rate and process, not once per file
+    log.warning("audio at %d Hz is upsampled to %d Hz: its band above %d Hz is empty, unlike the "
+                "wideband audio most upstreams were trained on", sr, TARGET_SR, sr // 2)
+
+
 def resample(wav: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarray:
     if sr == target_sr:
         return wav
+    if sr < target_sr == TARGET_SR:  # reading narrowband audio (not a deliberate resampling up)
+        _warn_upsampling(sr)
     import torch
 
     with torch.no_grad():
@@ -93,6 +106,9 @@ def load_audio(utt: str, source: str, start: float = None, end: float = None, ch
         data = data[a:b]
     if data.shape[0] == 0:
         raise AudioError(f"utterance {utt}: audio {source!r} is empty")
+    if data.shape[0] < MIN_SECONDS * sr:
+        raise AudioError(f"utterance {utt}: audio {source!r} is {data.shape[0] / sr:.3f} s long; "
+                         f"at least {MIN_SECONDS} s is needed")
     if channel != "mean" and data.shape[1] > 1 and int(channel) >= data.shape[1]:
         raise AudioError(f"utterance {utt}: audio {source!r} has {data.shape[1]} channels; "
                          f"channel {channel} asked for")

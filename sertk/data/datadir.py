@@ -8,6 +8,7 @@ A label that an utterance does not have is written as `-` (utt2emo `-`, utt2avd 
 every table still lists every utterance (Kaldi convention), and training on corpora with
 different label kinds (discrete here, continuous there) masks the missing ones.
 """
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -22,6 +23,15 @@ NO_LABEL = "-"
 # the expression-aware ECAPA's acted/spontaneous style), with their classes in index order.
 # Gender comes from spk2gender, every other attribute from utt2<name>.
 ATTRIBUTES = {"gender": ("f", "m"), "style": ("acted", "spontaneous")}
+
+
+def parse_avd(value: str) -> List[float]:
+    """'v a d' -> 3 floats, NaN for `-`; ValueError for anything else (text, NaN, inf, not 3)."""
+    parts = value.split()
+    vals = [float("nan") if x == NO_LABEL else float(x) for x in parts]
+    if len(parts) != 3 or any(x != NO_LABEL and not math.isfinite(v) for x, v in zip(parts, vals)):
+        raise ValueError(value)
+    return vals
 
 
 class DataDirError(ValueError):
@@ -72,8 +82,14 @@ class DataDir:
         return self.tables["wav.scp"][utt], None, None
 
     def utt2avd(self, utt: str):
-        """[valence, arousal, dominance]; NaN where the utterance has no such label."""
-        return [float("nan") if x == NO_LABEL else float(x) for x in self.tables["utt2avd"][utt].split()]
+        """[valence, arousal, dominance]; NaN where the utterance has no such label. A value
+        that is not 3 finite numbers (or `-`) is an error naming the file and utterance."""
+        value = self.tables["utt2avd"][utt]
+        try:
+            return parse_avd(value)
+        except ValueError:
+            raise ValueError(f"{self.path}/utt2avd: utterance {utt}: expected 3 finite numbers "
+                             f"(valence arousal dominance; '-' for none), got {value!r}") from None
 
     def attribute(self, name: str) -> Optional[Dict[str, str]]:
         """utt -> value of an auxiliary-task attribute (see ATTRIBUTES), None if the dir lacks

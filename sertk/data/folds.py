@@ -5,14 +5,16 @@ Modes:
               fold gets a balanced mix. Fold i tests on group i and validates on group i+1.
   session     leave-one-session-out (utt2session); valid = `n_valid_spk` speakers of the
               training sessions, held out from training.
-  predefined  one fold from a `utt2split` file (train/valid/test per utterance).
+  predefined  one fold from a `utt2split` file (train/valid/test per utterance; `-` leaves
+              one out; an utterance without an entry is an error).
 """
 import random
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from sertk.data.datadir import DataDir
+from sertk.data.datadir import NO_LABEL, DataDir
 from sertk.fileio import read_table, write_text
 
 SPLITS = ("train", "valid", "test")
@@ -29,7 +31,7 @@ def check_leakage(splits: Dict[str, DataDir], key: str = "speaker", fold: str = 
             return set(d.table("utt2session").values())
         return set(d.utt2spk.values())
 
-    names = [n for n in SPLITS if n in splits]
+    names = list(splits)  # every pair, in the order given
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             shared = groups(splits[a]) & groups(splits[b])
@@ -100,13 +102,28 @@ def make_folds(data_dir, out_dir, mode: str = "speaker", num_folds: int = 5, see
         if not split_file:
             raise ValueError("mode 'predefined' needs a utt2split file")
         u2s = read_table(split_file)
-        unknown = sorted(set(u2s.values()) - set(SPLITS))
+        unknown = sorted(set(u2s.values()) - set(SPLITS) - {NO_LABEL})
         if unknown:
-            raise ValueError(f"{split_file}: unknown split name(s) {unknown}; use {SPLITS}")
+            raise ValueError(f"{split_file}: unknown split name(s) {unknown}; use {SPLITS} or '-' (left out)")
+        missing = [u for u in d.utts if u not in u2s]
+        if missing:  # dropping them silently would change the corpus under the user's feet
+            raise ValueError(f"{split_file}: no split for {len(missing)} utterance(s) of {d.path}, e.g. "
+                             f"{missing[0]}; give each train, valid, test or '-' (left out)")
         plans.append({s: [u for u in d.utts if u2s.get(u) == s] for s in SPLITS})
     else:
         raise ValueError(f"unknown fold mode {mode!r}: use speaker, session or predefined")
 
+    # a refused build (empty split, leakage) leaves nothing behind that could be trained on
+    fresh = not out_dir.exists()
+    try:
+        return _write_folds(d, out_dir, plans, mode)
+    except ValueError:
+        if fresh:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _write_folds(d: DataDir, out_dir: Path, plans, mode: str) -> List[Dict[str, DataDir]]:
     folds = []
     for i, plan in enumerate(plans, 1):
         fold = {}

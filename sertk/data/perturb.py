@@ -6,7 +6,9 @@ inverted polarity, a mono file among stereo ones. This writes a copy of a data d
 - every speaker gets one random gain, uniform in +-gain_db,
 - every file becomes stereo (unless chosen to stay mono): channel 0 the original, channel 1
   a second microphone (a per-file level 0.5-1.0 and a delay of 1-8 samples),
-- in a fraction of the stereo files channel 1's polarity is flipped.
+- in a fraction of the stereo files channel 1's polarity is flipped,
+- (crop_ms > 0) each file loses a random 0-crop_ms at its start and at its end, as a
+  segmenter would cut it (a head tuned on equal-length clips must survive other lengths).
 Files are written as 32-bit float WAV, so a gain never clips. What was done is recorded in
 `perturbation.json` (gain per speaker, flipped and mono utterances). The label inventory goes
 to out_dir/../emotions.txt, as corpus preparation writes it.
@@ -21,7 +23,7 @@ from sertk.fileio import write_json, write_list, write_table
 
 
 def harden(data_dir, out_dir, gain_db: float = 10.0, flip_fraction: float = 0.3,
-           mono_fraction: float = 0.02, seed: int = 0) -> dict:
+           mono_fraction: float = 0.02, seed: int = 0, crop_ms: float = 0.0) -> dict:
     src, out = DataDir(data_dir), Path(out_dir)
     if src.has("segments"):
         raise ValueError(f"{data_dir}: data dirs with segments are not supported; cut the audio first")
@@ -31,7 +33,8 @@ def harden(data_dir, out_dir, gain_db: float = 10.0, flip_fraction: float = 0.3,
     speakers = sorted(set(src.utt2spk.values()))
     gains = {s: float(rng.uniform(-gain_db, gain_db)) for s in speakers}
     (out / "wav").mkdir(parents=True, exist_ok=True)
-    wavs, flipped, mono = [], [], []
+    wavs, flipped, mono, crops = [], [], [], {}
+    crop_rng = np.random.default_rng([seed, 1])  # its own stream: crop_ms=0 keeps earlier copies identical
     for utt in src.utts:
         path = src.tables["wav.scp"][utt]
         try:
@@ -39,6 +42,10 @@ def harden(data_dir, out_dir, gain_db: float = 10.0, flip_fraction: float = 0.3,
         except Exception as e:
             raise ValueError(f"utterance {utt}: cannot read audio {path!r}: {e}") from e
         x = data.mean(1) * np.float32(10 ** (gains[src.utt2spk[utt]] / 20))
+        if crop_ms > 0:
+            a, b = (int(v * sr / 1000) for v in crop_rng.uniform(0, crop_ms, 2))
+            x = x[a: len(x) - b]
+            crops[utt] = [a, b]
         if rng.random() < mono_fraction:
             y = x[:, None]
             mono.append(utt)
@@ -60,6 +67,6 @@ def harden(data_dir, out_dir, gain_db: float = 10.0, flip_fraction: float = 0.3,
         write_list(out.parent / "emotions.txt", src.emotions())
     record = {"source": str(Path(data_dir).resolve()), "seed": seed, "gain_db": gain_db,
               "speaker_gain_db": {s: round(g, 2) for s, g in gains.items()},
-              "flipped_polarity": flipped, "mono": mono}
+              "flipped_polarity": flipped, "mono": mono, "crop_ms": crop_ms, "cropped_samples": crops}
     write_json(out / "perturbation.json", record)
     return record

@@ -1,14 +1,15 @@
 """`sertk data validate`: check a data dir before anything is computed from it."""
-import math
+import logging
 from pathlib import Path
 from typing import List
 
-from sertk.data.audio import AudioError, audio_info
-from sertk.data.datadir import ATTRIBUTES, NO_LABEL, UTT_TABLES, DataDir, DataDirError
+from sertk.data.audio import MIN_SECONDS, TARGET_SR, AudioError, audio_info
+from sertk.data.datadir import ATTRIBUTES, NO_LABEL, UTT_TABLES, DataDir, DataDirError, parse_avd
 from sertk.fileio import write_table
 
 STYLES = set(ATTRIBUTES["style"])
 GENDERS = set(ATTRIBUTES["gender"])
+log = logging.getLogger("sertk.data")
 
 
 def _check_sorted(path: Path, errors: List[str]) -> None:
@@ -68,11 +69,8 @@ def validate_datadir(path, check_audio: bool = True, write_utt2dur: bool = False
     if d.has("utt2avd"):
         for utt, v in d.tables["utt2avd"].items():
             try:
-                vals = [float(x) for x in v.split() if x != NO_LABEL]
-                ok = len(v.split()) == 3 and all(math.isfinite(x) for x in vals)
+                parse_avd(v)
             except ValueError:
-                ok = False
-            if not ok:
                 errors.append(f"{d.path}/utt2avd: utterance {utt}: expected 3 finite floats "
                               f"(valence arousal dominance; '-' for none), got {v!r}")
     if d.has("utt2style"):
@@ -80,12 +78,12 @@ def validate_datadir(path, check_audio: bool = True, write_utt2dur: bool = False
             if s not in STYLES:
                 errors.append(f"{d.path}/utt2style: utterance {utt}: style {s!r} not in {sorted(STYLES)}")
     # audio: readable and non-empty
-    durs = {}
+    durs, narrow = {}, {}  # sample rate below 16 kHz -> an utterance that has it
     if check_audio and not errors:
         for utt in d.utts:
             source, start, end = d.audio_source(utt)
             try:
-                dur, _ = audio_info(utt, source)
+                dur, sr = audio_info(utt, source)
             except AudioError as e:
                 errors.append(str(e))
             else:
@@ -93,12 +91,20 @@ def validate_datadir(path, check_audio: bool = True, write_utt2dur: bool = False
                     dur = (dur if end is None or end < 0 else min(end, dur)) - start
                 if dur <= 0:
                     errors.append(f"utterance {utt}: audio {source!r} is empty")
+                elif dur < MIN_SECONDS:
+                    errors.append(f"utterance {utt}: audio {source!r} is {dur:.3f} s long; at least "
+                                  f"{MIN_SECONDS} s is needed")
+                if sr < TARGET_SR:
+                    narrow.setdefault(sr, utt)
                 durs[utt] = dur
             if len(errors) >= max_errors:
                 break
     if errors:
         more = "" if len(errors) < max_errors else f"\n  (stopped after {max_errors} errors)"
         raise DataDirError(f"{d.path}: {len(errors)} problem(s):\n  " + "\n  ".join(errors[:max_errors]) + more)
+    for sr, utt in narrow.items():
+        log.warning("%s: audio at %d Hz (e.g. utterance %s) will be upsampled to %d Hz; its band above "
+                    "%d Hz is empty", d.path, sr, utt, TARGET_SR, sr // 2)
     if write_utt2dur and durs:
         write_table(d.path / "utt2dur", [(u, f"{t:.3f}") for u, t in durs.items()])
         d = DataDir(d.path)

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from sertk.data.audio import audio_info, audio_options, load_audio
 from sertk.data.datadir import DataDir
 
-from sertk.config import dump_yaml, yaml_load
+from sertk.config import config_diff, dump_yaml, yaml_load
 from sertk.fileio import atomic_path, read_table, write_json, write_table
 from sertk.features.upstreams import build_upstream
 
@@ -95,11 +95,11 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
     import torch
 
     out_dir = Path(out_dir).resolve()
+    audio_opts = audio_options(conf)  # a bad channel / level is refused before anything is written
+    _check_same_config(out_dir, conf)  # finished or not: features of another config are refused
     if (out_dir / "feats.scp").exists():
         log.info("%s/feats.scp exists: extraction already finished", out_dir)
         return True
-    audio_opts = audio_options(conf)  # a bad channel / level is refused before anything is written
-    _check_same_config(out_dir, conf)
     upstream, upstream_conf, dtype = conf["upstream"], conf["upstream_conf"], conf["dtype"]
     batch_seconds = conf["batch_seconds"]
     d = DataDir(data_dir)
@@ -130,7 +130,8 @@ def _check_same_config(out_dir: Path, conf: dict) -> None:
     if saved.exists():
         old = yaml_load(saved.read_text())
         if old != conf:
-            raise ValueError(f"{out_dir} holds features of another config ({saved}); "
+            diff = config_diff(old, conf)
+            raise ValueError(f"{out_dir} holds features of another config ({saved}; {diff}); "
                              f"remove the dir or choose another output dir")
     else:
         dump_yaml(conf, saved)

@@ -169,8 +169,23 @@ class WhisperEncoderExtractor(Upstream):
         kw = {"padding": "max_length"} if pad_to_window else {"padding": "longest"}
         return self.fe(wav, sampling_rate=16000, return_tensors="pt", **kw)["input_features"][0]
 
-    @torch.inference_mode()
     def __call__(self, wavs):
+        """Utterances longer than Whisper's 30 s window are cut into equal pieces of at most
+        30 s (no short tail), each encoded on its own (as a short utterance would be), and the
+        pieces' frames concatenated."""
+        pieces, owner = [], []
+        for i, w in enumerate(wavs):
+            n = -(-len(w) // WHISPER_WINDOW)  # ceil
+            bounds = np.linspace(0, len(w), max(n, 1) + 1).round().astype(int)
+            pieces += [w[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            owner += [i] * max(n, 1)
+        outs = self._encode(pieces)
+        if len(pieces) == len(wavs):
+            return outs
+        return [np.concatenate([o for o, k in zip(outs, owner) if k == i], axis=1) for i in range(len(wavs))]
+
+    @torch.inference_mode()
+    def _encode(self, wavs):
         mel_lens, out_lens = whisper_lengths(self.fe, wavs)
         if self.convention == "padded":
             mel = torch.stack([self._mel(w, True) for w in wavs]).to(self.device)
@@ -183,10 +198,13 @@ class WhisperEncoderExtractor(Upstream):
                 for i in range(len(wavs))]
 
 
+WHISPER_WINDOW = 30 * 16000  # samples: the encoder's positional table covers 30 s
+
+
 def whisper_lengths(fe, wavs):
     """(log-mel frames, encoder frames) per waveform; refuses more than Whisper's 30 s."""
     for w in wavs:
-        if len(w) > 30 * 16000:
+        if len(w) > WHISPER_WINDOW:
             raise ValueError(f"whisper encodes at most 30 s; got {len(w) / 16000:.1f} s "
                              "(segment long recordings first)")
     mel_lens = [len(w) // fe.hop_length for w in wavs]

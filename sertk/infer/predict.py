@@ -2,8 +2,11 @@
 a wav.scp or plain audio files. Writes what the model predicts: utt2emo_hyp (text) and
 posteriors.txt for a classifier, utt2avd_hyp (valence arousal dominance) for a regressor,
 utt2gender_hyp / utt2style_hyp for multitask heads, and predictions.json with all of them."""
+import logging
+import shutil
 import tarfile
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -22,11 +25,14 @@ from sertk.models.checkpoint import load_model
 from sertk.models.losses import attribute_class
 from sertk.pack import relocate_paths
 
+log = logging.getLogger("sertk.infer")
+
 
 def resolve_model(model_path):
     """Accept best.pt, a packed dir, or a packed .tar.gz; returns (checkpoint, extract conf,
-    pack dir or None)."""
-    p = Path(model_path)
+    pack dir or None, the temporary dir an archive was unpacked into or None: the caller
+    removes it)."""
+    p, tmp = Path(model_path), None
     if p.is_file() and p.name.endswith((".tar.gz", ".tgz")):
         tmp = Path(tempfile.mkdtemp(prefix="sertk-model-"))
         with tarfile.open(p) as tar:
@@ -37,10 +43,10 @@ def resolve_model(model_path):
         conf = yaml_load(ext.read_text()) if ext.exists() else None
         for c in conf if isinstance(conf, list) else ([conf] if conf else []):  # one per stream
             relocate_paths(c, p)  # packed upstream paths are relative to the pack dir
-        return p / "model.pt", conf, p
+        return p / "model.pt", conf, p, tmp
     if not p.exists():
         raise FileNotFoundError(f"model {p} not found (give best.pt, a packed dir or .tar.gz)")
-    return p, None, None
+    return p, None, None, None
 
 
 def model_embeddings(model_path, feat_dir, utts) -> Dict[str, np.ndarray]:
@@ -56,9 +62,19 @@ def model_embeddings(model_path, feat_dir, utts) -> Dict[str, np.ndarray]:
 
 class Predictor:
     def __init__(self, model_path, extract_conf: Optional[dict] = None, device: str = "cpu"):
-        ckpt_path, packed_conf, pack_dir = resolve_model(model_path)
-        self.model, ckpt = load_model(ckpt_path, device, base_dir=pack_dir)
+        ckpt_path, packed_conf, pack_dir, unpacked = resolve_model(model_path)
+        if unpacked is not None:  # the upstream is read lazily from it: removed with the predictor
+            weakref.finalize(self, shutil.rmtree, unpacked, True)
+        try:
+            self.model, ckpt = load_model(ckpt_path, device, base_dir=pack_dir)
+        except Exception:
+            if unpacked is not None:  # a traceback would keep this predictor (and the copy) alive
+                shutil.rmtree(unpacked, True)
+            raise
         self.emotions: List[str] = ckpt["emotions"]
+        info = ckpt.get("info") or {}
+        self.seen_speakers = set(info.get("train_speakers", [])) | set(info.get("valid_speakers", []))
+        self.seen_in_input: List[str] = []  # seen speakers inferred on anyway (written as a warning)
         self.meta = ckpt["feats_meta"]
         self.extract_conf = extract_conf or packed_conf
         self.device = device
@@ -132,15 +148,37 @@ class Predictor:
         keys = list(sources)
         for i in range(0, len(keys), batch_size):
             chunk = keys[i: i + batch_size]
-            wavs = [load_audio(u, sources[u], **audio_options(self.extract_conf)) for u in chunk]
-            # same rounding as the stored features the model was trained on
-            streams = [[f.astype(dtype).astype(np.float32) for f in up(wavs)] for up, dtype in self.upstreams()]
-            items = [{"utt": u, "feats": _stream_tuple([s[j] for s in streams])} for j, u in enumerate(chunk)]
-            pred.update(self._predict(items))
+            pred.update(self.from_waveforms(
+                {u: load_audio(u, sources[u], **audio_options(self.extract_conf)) for u in chunk}))
         return pred
+
+    def from_waveforms(self, wavs: Dict[str, np.ndarray]):
+        """utt -> 16 kHz mono waveform (already read as the model's extraction config says)."""
+        keys = list(wavs)
+        if self.kind == "audio":
+            return self._predict([{"utt": u, "wav": wavs[u]} for u in keys])
+        # same rounding as the stored features the model was trained on
+        streams = [[f.astype(dtype).astype(np.float32) for f in up([wavs[u] for u in keys])]
+                   for up, dtype in self.upstreams()]
+        return self._predict([{"utt": u, "feats": _stream_tuple([s[j] for s in streams])} for j, u in enumerate(keys)])
+
+    def check_speakers(self, data_dir, allow: bool = False) -> None:
+        """Refuse a data dir with speakers this model was trained or selected on (its scores
+        would measure memory, not generalisation); with `allow`, note them for write()."""
+        from sertk.data.datadir import DataDir
+        seen = sorted(set(DataDir(data_dir).utt2spk.values()) & self.seen_speakers)
+        if seen and not allow:
+            raise ValueError(f"{data_dir}: speaker(s) {' '.join(seen[:5])}{' ...' if len(seen) > 5 else ''} "
+                             "were in this model's training or valid data; pass --allow-seen-speakers "
+                             "to infer on them anyway (the output then carries a warning)")
+        self.seen_in_input = seen
 
     def write(self, pred: Dict[str, Dict[str, np.ndarray]], out_dir) -> None:
         out = Path(out_dir)
+        if self.seen_in_input:  # `sertk score` refuses this dir unless told otherwise
+            write_text(out / SEEN_SPEAKERS, "".join(s + "\n" for s in self.seen_in_input))
+            log.warning("%s: speakers %s were seen in training: not a test of unseen speakers", out,
+                        " ".join(self.seen_in_input))
         utts = sorted(pred)
         records = [{"utt": u} for u in utts]
         if utts and "posteriors" in pred[utts[0]]:
@@ -162,6 +200,9 @@ class Predictor:
                 for r in records:
                     r[name] = pred[r["utt"]][name]
         write_json(out / "predictions.json", records)
+
+
+SEEN_SPEAKERS = "seen_speakers.txt"  # in a decode dir: speakers the model was trained/selected on
 
 
 def _stream_tuple(arrays):

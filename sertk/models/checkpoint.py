@@ -1,22 +1,78 @@
-"""Model checkpoints for inference: weights + config + label inventory + feature description."""
+"""Model checkpoints for inference: weights + config + label inventory + feature description.
+
+Checkpoints are shared (`sertk pack`), so loading one must never run code: they hold only
+tensors and plain data (dicts, lists, strings, numbers) and are read with torch's weights-only
+unpickler, which refuses anything else. A file that needs the full unpickler (a foreign file,
+or one written before this rule) is refused with a hint; `sertk convert-checkpoint --trust`
+rewrites one the user trusts.
+"""
+import pickle
+from pathlib import Path
+
+import numpy as np
 import torch
 
 from sertk.fileio import atomic_path
 from sertk.models.registry import build_model, restore_conf
 
 
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint that only the full (code-running) unpickler could read."""
+
+
+def plain(obj):
+    """`obj` as tensors and plain Python data only (numpy scalars and arrays, tuples and paths
+    converted), so that the weights-only unpickler can read it back."""
+    if isinstance(obj, np.generic):  # before the scalar check: np.float64 is a float subclass
+        return obj.item()
+    if isinstance(obj, torch.Tensor) or obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        return {plain(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store a {type(obj).__name__} in a checkpoint: {obj!r:.80}")
+
+
+def save_checkpoint(obj, path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(plain(obj), tmp)
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """Load a checkpoint without running code from it (weights-only unpickling)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise UnsafeCheckpointError(
+            f"{path}: refused, it holds pickled Python objects that could run code when loaded "
+            f"({str(e).splitlines()[0][:120]}). If it is an older sertk checkpoint you trust: "
+            f"sertk convert-checkpoint --trust {path} NEW.pt") from None
+    except (RuntimeError, EOFError, OSError) as e:
+        raise ValueError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:120]})") from None
+
+
+def convert_checkpoint(src, dst) -> None:
+    """Rewrite a trusted old-style checkpoint (full unpickler: it may run code, which is why
+    the CLI asks for --trust) as a weights-only one."""
+    save_checkpoint(torch.load(src, map_location="cpu", weights_only=False), dst)
+
+
 def save_model(path, model, conf, emotions, feats_meta, info, io=None):
     """Everything inference needs: weights, config, label inventory, input description and
     `io`, the data-decided constructor arguments (input dims, classes, vocabulary size)."""
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "config": conf, "emotions": emotions,
-                    "feats_meta": feats_meta, "info": info, "io": io}, tmp)
+    save_checkpoint({"model": model.state_dict(), "config": conf, "emotions": emotions,
+                     "feats_meta": feats_meta, "info": info, "io": io}, path)
 
 
 def load_model(path, device="cpu", base_dir=None):
     """Rebuild a model from a checkpoint; `./` encoder paths in its config (a packed model)
     are resolved against base_dir."""
-    ckpt = torch.load(path, map_location=device, weights_only=False)
+    ckpt = read_checkpoint(path, map_location=device)
     if base_dir is not None:
         from sertk.pack import relocate_paths
 
@@ -39,7 +95,7 @@ def init_params(model, specs) -> int:
     for spec in ([specs] if isinstance(specs, str) else specs):
         path, src, dst = (str(spec).split(":") + ["", ""])[:3]
         dst = dst or src
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = read_checkpoint(path)
         state = ckpt.get("model", ckpt)
         own = model.state_dict()
         picked = {dst + k[len(src):]: v for k, v in state.items() if k.startswith(src)}

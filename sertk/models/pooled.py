@@ -10,6 +10,7 @@ still takes frames, so `sertk infer`, packing and raw audio work as for every ot
 Both predict what the data has: class logits (`num_classes` > 0) and/or valence, arousal,
 dominance (`avd`), in the units of the training labels.
 """
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -26,15 +27,39 @@ def layer_stats(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return torch.cat([mean, var.clamp_min(1e-8).sqrt()], -1)
 
 
+ROBUST_STD_FLOOR = 0.1  # x the layer's median std: a statistic (nearly) constant in training
+ROBUST_CLIP = 5.0       # |z| cap: a new condition moves a statistic by a bounded amount
+
+
+def fit_scaler(Z, robust: bool = False):
+    """Mean and std of (N, L, W) pooled statistics. `robust`: each std is floored at a tenth of
+    its layer's median std. A corpus of equal-length clips (the 2 s EmoDB copy) leaves Whisper's
+    positional-embedding statistics constant in training; plain z-scores then turn a clip 30 ms
+    shorter into |z| ~ 6000 and a confident wrong label."""
+    mean, std = Z.mean(0), np.maximum(Z.std(0), 1e-5)
+    if robust:
+        std = np.maximum(std, ROBUST_STD_FLOOR * np.median(std, axis=1, keepdims=True))
+    return mean, std
+
+
+def apply_scaler(Z, mean, std, robust: bool = False):
+    """(Z - mean) / std, with |z| capped at ROBUST_CLIP when robust (numpy or torch)."""
+    z = (Z - mean) / std
+    if not robust:
+        return z
+    return z.clamp(-ROBUST_CLIP, ROBUST_CLIP) if isinstance(z, torch.Tensor) else np.clip(z, -ROBUST_CLIP, ROBUST_CLIP)
+
+
 class PooledStatsModel(nn.Module):
     """Common part: statistics buffers (the checkpoint carries them) and forward via pooling.
     `fits_on_pooled` tells the trainer to fit through sertk.train.pooled."""
 
     fits_on_pooled = True
 
-    def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False):
+    def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
+                 robust_scaling: bool = False):
         super().__init__()
-        self.num_classes, self.avd = num_classes, avd
+        self.num_classes, self.avd, self.robust = num_classes, avd, bool(robust_scaling)
         self.register_buffer("stat_mean", torch.zeros(input_layers, 2 * input_dim))
         self.register_buffer("stat_std", torch.ones(input_layers, 2 * input_dim))
         self.register_buffer("avd_mean", torch.zeros(3))
@@ -49,7 +74,7 @@ class PooledStatsModel(nn.Module):
         self.avd_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
     def standardise(self, pooled):
-        return (pooled - self.stat_mean) / self.stat_std
+        return apply_scaler(pooled, self.stat_mean, self.stat_std, self.robust)
 
     def forward(self, feats, lengths):
         return self.forward_pooled(self.standardise(layer_stats(feats, lengths)))
@@ -74,8 +99,8 @@ class LinearProbe(PooledStatsModel):
 
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  c_grid=(0.01, 0.1, 1.0), alpha_grid=(10.0, 100.0, 1000.0, 10000.0),
-                 layer_sets="each+all"):
-        super().__init__(input_layers, input_dim, num_classes, avd)
+                 layer_sets="each+all", robust_scaling: bool = False):
+        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling)
         self.c_grid, self.alpha_grid, self.layer_sets = list(c_grid), list(alpha_grid), layer_sets
         if layer_sets not in ("each+all", "all"):
             raise ValueError(f"layer_sets {layer_sets!r}: use 'each+all' (every single layer and all "
@@ -129,8 +154,9 @@ class PooledMLP(PooledStatsModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  layer="weighted", hidden: int = 256, dropout: float = 0.5, input_dropout: float = 0.2,
                  ensemble: int = 5, linear: bool = True, c_grid=(0.01, 0.1, 1.0),
-                 alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all"):
-        super().__init__(input_layers, input_dim, num_classes, avd)
+                 alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all",
+                 robust_scaling: bool = False):
+        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling)
         if linear_layer_sets not in ("each+all", "all"):
             raise ValueError(f"linear_layer_sets {linear_layer_sets!r}: use 'all' or 'each+all'")
         self.layer_sets = linear_layer_sets

@@ -136,8 +136,9 @@ def score_dir(ref_file, hyp_file, labels: List[str], out_dir, avd_ref_file=None,
 
 
 def git_hash() -> str:
+    """This checkout's commit, `-dirty` when it has uncommitted changes."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
                               text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -154,7 +155,8 @@ def _fmt(key, x) -> str:
     return f"{100 * x:.1f}" if key in CATEGORICAL else f"{x:.3f}"
 
 
-def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "") -> Dict:
+def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "",
+              inner_command: str = "", resolved_configs=(), git: str = None) -> Dict:
     """mean ± std (sample std, ddof=1) over folds + per-fold rows + pooled scores (confusion
     matrix, pooled CCC, scatter plot). Metrics are those every fold has. Rows are in natural
     order (fold2 before fold10), however the dirs were given (a shell glob sorts lexically)."""
@@ -202,13 +204,26 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
         who = f"spk {' '.join(spk)}; " if 0 < len(spk) <= 3 else (f"{len(spk)} spk; " if spk else "")
         lines.append(f"| {Path(d).parent.name} ({who}{f['num_utts']} utts) | "
                      + " | ".join(_fmt(k, f[k]) for k in keys) + " |")
-    lines += [""] + notes + ["", f"- command: `{command}`" if command else "",
-                             f"- config: `{config}`" if config else "", f"- git: `{git_hash()}`", ""]
+    provenance = {"command": command, "inner_command": inner_command, "config": config,
+                  "git": git or git_hash(),
+                  "resolved_configs": {str(p): Path(p).read_text() for p in resolved_configs}}
+    lines += [""] + notes + [""] + provenance_lines(provenance)
     write_text(out_file, "\n".join(lines) + "\n")
-    result = {"summary": summary, "pooled": pooled,
+    result = {"summary": summary, "pooled": pooled, "provenance": provenance,
               "folds": [{k: v for k, v in f.items() if k not in ("avd_ref", "avd_hyp")} for f in folds]}
     write_json(out_file.with_suffix(".json"), result)
     return result
+
+
+def provenance_lines(p: Dict) -> List[str]:
+    """How the numbers above were made: commands, git state, the resolved configs (folded)."""
+    lines = [f"- command: `{p['command']}`" if p["command"] else "",
+             f"- staged script: `{p['inner_command']}`" if p["inner_command"] else "",
+             f"- config: `{p['config']}`" if p["config"] else "", f"- git: `{p['git']}`"]
+    for path, text in p["resolved_configs"].items():
+        lines += ["", f"<details><summary>resolved config <code>{path}</code></summary>", "",
+                  "```yaml", text.rstrip(), "```", "</details>"]
+    return [x for x in lines if x is not None] + [""]
 
 
 def per_class_recall_table(folds: List[Dict], pooled_recall: Dict[str, float]) -> List[str]:

@@ -1,4 +1,11 @@
-"""Training configuration defaults; a YAML file and `key=value` overrides go on top."""
+"""Training configuration defaults; a YAML file and `key=value` overrides go on top.
+
+Every key is checked before anything trains: unknown keys at any depth (model_conf against the
+model's constructor, optim_conf against the optimizer's, scheduler_conf against the
+scheduler's settings) and values of the wrong type are one-line errors naming key and file.
+"""
+import inspect
+
 from sertk.config import dump_yaml, load_yaml
 
 DEFAULTS = {
@@ -21,13 +28,91 @@ DEFAULTS = {
     "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
     "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
     "inner_folds": 5,           # pooled-statistics heads: inner leave-speaker-out folds for selection
+    "fit_valid": True,          # pooled-statistics heads: fit on train + valid (false: train only,
+                                # so valid can score design choices: ser.sh --eval_set valid)
     "seed": 0,
     "num_workers": 0,
 }
 
 
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = {None: (), "warmup_invsqrt": ("warmup_steps",), "cosine": ("total_steps",)}
+
+
 def load_config(path=None, overrides=()) -> dict:
-    return load_yaml(path, overrides, DEFAULTS)
+    conf = load_yaml(path, overrides, DEFAULTS)
+    where = (str(path) if path else "config") + (f" (with overrides {' '.join(overrides)})" if overrides else "")
+    check_config(conf, where)
+    return conf
+
+
+def _type_error(key, value, default):
+    """None when `value` has the type of `default` (an int is a float; a bool is no number)."""
+    if default is None or isinstance(default, str) and key.startswith("model_conf."):
+        return None  # no default to go by; a model's string settings may also take numbers
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            (isinstance(default, float) or isinstance(value, int))
+    elif isinstance(default, (list, tuple)):
+        ok = isinstance(value, (list, tuple)) or isinstance(value, str) and key == "init_param"
+    else:
+        ok = isinstance(value, type(default))
+    want = "true/false" if isinstance(default, bool) else (
+        "an integer" if isinstance(default, int) else "a number" if isinstance(default, float) else type(default).__name__)
+    return None if ok else f"{key}: expected {want}, got {value!r}"
+
+
+def _signature_defaults(fn, skip=()):
+    """name -> default of fn's keyword parameters; None when it takes **kwargs (not checkable)."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return None
+    return {n: (None if p.default is p.empty else p.default) for n, p in params.items()
+            if n not in skip and n != "self"}
+
+
+def _check_section(section, given, allowed, where):
+    if not isinstance(given, dict):
+        raise ValueError(f"{where}: {section} must be a mapping, got {given!r}")
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(f'{section}.{k}' for k in unknown)}; "
+                         f"known: {', '.join(sorted(allowed)) or 'none'}")
+    for k, v in given.items():
+        err = _type_error(f"{section}.{k}", v, allowed[k])
+        if err:
+            raise ValueError(f"{where}: {err}")
+
+
+def check_config(conf: dict, where: str) -> None:
+    import torch
+
+    from sertk.models import MODELS
+    for k, default in DEFAULTS.items():
+        err = _type_error(k, conf[k], default) if not isinstance(default, dict) else None
+        if err:
+            raise ValueError(f"{where}: {err}")
+    if conf["model"] not in MODELS:
+        raise ValueError(f"{where}: unknown model {conf['model']!r}; registered: {', '.join(sorted(MODELS))}")
+    io_args = ("input_layers", "input_dim", "num_classes", "avd", "vocab_size", "input_dims")
+    allowed = _signature_defaults(MODELS[conf["model"]].__init__, io_args)
+    if allowed is not None:
+        _check_section("model_conf", conf["model_conf"] or {}, allowed, where)
+    if conf["optim"] not in OPTIMIZERS:
+        raise ValueError(f"{where}: optim {conf['optim']!r}: use {', '.join(OPTIMIZERS)}")
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[conf["optim"]]
+    allowed = {k: float(v) if type(v) is int else v  # torch writes weight_decay=0: any number
+               for k, v in _signature_defaults(cls.__init__, ("params",)).items()}
+    allowed["param_lr"] = {}
+    allowed["lr"] = 1.0e-3  # torch annotates lr as float | Tensor; it is a number here
+    _check_section("optim_conf", conf["optim_conf"], allowed, where)
+    if conf["scheduler"] not in SCHEDULERS:
+        raise ValueError(f"{where}: scheduler {conf['scheduler']!r}: use "
+                         f"{', '.join(str(k) for k in SCHEDULERS if k)} or null")
+    _check_section("scheduler_conf", conf["scheduler_conf"] or {},
+                   {k: 1 for k in SCHEDULERS[conf["scheduler"]]}, where)
 
 
 save_config = dump_yaml

@@ -26,7 +26,7 @@ from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
 from sertk.models.checkpoint import save_model
 from sertk.models.losses import ccc_loss
-from sertk.models.pooled import layer_stats
+from sertk.models.pooled import apply_scaler, fit_scaler, layer_stats
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.train.config import save_config
 from sertk.train.span_linear import SpanBasis, SpanLogisticRegression
@@ -68,8 +68,9 @@ def speaker_folds(groups, k: int):
     return list(GroupKFold(n_splits=min(k, n)).split(np.zeros(len(groups)), groups=groups))
 
 
-def standardiser(Z):
-    return Z.mean(0), np.maximum(Z.std(0), 1e-5)
+def scaled(Z, ref, robust):
+    """Z standardised with the statistics of `ref` (a training split), as the model will."""
+    return apply_scaler(Z, *fit_scaler(ref, robust), robust)
 
 
 def score(head, ref, hyp, metric):
@@ -117,14 +118,13 @@ def _linear_weights(head, est):
     return est.coef_, est.intercept_
 
 
-def select_linear(head, Z, t, folds, sets, grid, conf, num_classes):
+def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False):
     """Inner CV over layer sets x regularisation: ((set index, param), scores, the best
     candidate's out-of-fold predictions)."""
     grid = sorted(grid)
     preds = {(i, p): None for i in range(len(sets)) for p in grid}
     for tr, va in folds:
-        mean, std = standardiser(Z[tr])
-        Zs = (Z - mean) / std
+        Zs = scaled(Z, Z[tr], robust)
         for i, layers in enumerate(sets):
             X = Zs[:, layers].reshape(len(Z), -1)
             basis = SpanBasis(X[tr]) if head == "cls" else None  # shared by the C grid
@@ -141,12 +141,11 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes):
     return best, scores, preds[best]
 
 
-def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.Linear):
+def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.Linear, robust=False):
     """Fit on all of Z (standardised by its own statistics) and write the weights into `lin`
     (zero for the layers left out)."""
     L, W2 = Z.shape[1], Z.shape[2]
-    mean, std = standardiser(Z)
-    X = ((Z - mean) / std)[:, layers].reshape(len(Z), -1)
+    X = scaled(Z, Z, robust)[:, layers].reshape(len(Z), -1)
     W_sel, b = _linear_weights(head, _fit_estimator(head, X, t, param, conf["class_weight"], num_classes))
     W = np.zeros((W_sel.shape[0], L, W2))
     W[:, layers] = W_sel.reshape(W_sel.shape[0], len(layers), W2)
@@ -162,15 +161,15 @@ def fit_linear(model, Z, targets, groups, conf):
     for head, t in targets.items():
         grid = model.c_grid if head == "cls" else model.alpha_grid
         sets = model.candidate_layer_sets()
-        (i, p), scores, _ = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes)
-        fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, getattr(model, head))
+        (i, p), scores, _ = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes, model.robust)
+        fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, getattr(model, head), model.robust)
         name = lambda layers: "all" if len(layers) == L else str(layers[0])  # noqa: E731
         info[head] = {"layers": name(sets[i]), "C" if head == "cls" else "alpha": p,
                       "inner_score": scores[(i, p)],
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
         log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
                  "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
-    model.set_pooled_stats(*standardiser(Z))
+    model.set_pooled_stats(*fit_scaler(Z, model.robust))
     return info
 
 
@@ -254,8 +253,7 @@ def fit_mlp(model, Z, targets, groups, conf):
         width = model.num_classes if head == "cls" else 3
         preds = np.zeros((E, len(Z), width))
         for k, (tr, va) in enumerate(folds):
-            mean, std = standardiser(Z[tr])
-            Zs = torch.as_tensor((Z - mean) / std)
+            Zs = torch.as_tensor(scaled(Z, Z[tr], model.robust))
 
             def on_epoch(epoch, m, va=va, Zs=Zs):
                 preds[epoch - 1][va] = _outputs(head, m, Zs[va], model)
@@ -272,11 +270,11 @@ def fit_mlp(model, Z, targets, groups, conf):
         if linear is not None:  # the linear member, and how much of it to mix in
             grid = model.c_grid if head == "cls" else model.alpha_grid
             sets = model.candidate_layer_sets()
-            (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes)
+            (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes, model.robust)
             mix = {w: score(head, t, (1 - w) * preds[epochs - 1] + w * oof, _metric(head, conf))
                    for w in MIX_GRID}
             w = max(mix, key=mix.get)
-            fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear)
+            fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear, model.robust)
             model.set_mix(head, w)
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],
                                "linear_param": p, "linear_weight": w, "inner_score": mix[w],
@@ -286,12 +284,11 @@ def fit_mlp(model, Z, targets, groups, conf):
         if linear is not None and float(model.mix[0 if head == "cls" else 1]) == 1.0:
             log.info("%s: the linear member takes all the weight; the MLPs are not trained", head)
             continue
-        mean, std = standardiser(Z)
-        Zs = torch.as_tensor((Z - mean) / std)
+        Zs = torch.as_tensor(scaled(Z, Z, model.robust))
         for m in range(len(members)):
             members[m] = train_member(head, _fresh(members[m], seed + 1000 + m), Zs, tt, epochs, conf,
                                       seed + 1000 + m, weight)
-    model.set_pooled_stats(*standardiser(Z))
+    model.set_pooled_stats(*fit_scaler(Z, model.robust))
     return info
 
 
@@ -331,7 +328,7 @@ def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
     save_config(conf, exp_dir / "config.yaml")
     torch.manual_seed(conf["seed"])
     emotions = DataDir(train_dir).emotions() or []
-    dirs = [d for d in (train_dir, valid_dir) if d is not None]
+    dirs = [d for d in (train_dir, valid_dir if conf["fit_valid"] else None) if d is not None]
     sets = [FeatureDataset(d, feat_dir, emotions) for d in dirs]
     if sets[0].multi_stream:
         raise ValueError(f"model {conf['model']!r} reads one feature stream; got {feat_dir}")

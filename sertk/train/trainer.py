@@ -27,10 +27,11 @@ from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate, to_d
 from sertk.devices import resolve_device
 from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
-from sertk.models.checkpoint import init_params, save_model
+from sertk.models.checkpoint import init_params, read_checkpoint, save_checkpoint, save_model
 from sertk.models.losses import attribute_class
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.text.charvocab import CharVocab
+from sertk.config import config_diff, load_yaml
 from sertk.train.config import save_config
 
 log = logging.getLogger("sertk.train")
@@ -179,6 +180,11 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     done = exp_dir / "train.done"
+    saved = exp_dir / "config.yaml"  # finished or resumed: only with the config it started with
+    old = load_yaml(saved) if saved.exists() else None
+    if old is not None and old != conf:
+        raise ValueError(f"{exp_dir} was {'trained' if done.exists() else 'started'} with another config "
+                         f"({config_diff(old, conf)}); choose another exp dir (run.sh: --tag) or remove it")
     if done.exists():
         log.info("%s exists: training already finished", done)
         return json.loads(done.read_text())
@@ -247,6 +253,9 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     seed_everything(conf["seed"])
 
     emotions = DataDir(train_dir).emotions() or []
+    # recorded in best.pt: `sertk infer` refuses to score these speakers as unseen test data
+    seen = {"train_speakers": DataDir(train_dir).speakers(),
+            "valid_speakers": DataDir(valid_dir).speakers() if valid_dir is not None else []}
     kind = input_kind(conf["model"])
     make_dataset, collate_fn, io, vocab = _datasets(conf, kind, train_dir, feat_dir, emotions, exp_dir)
     train_ds = make_dataset(train_dir)
@@ -301,7 +310,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
              "nbest": []}
     last = exp_dir / "last.pt"
     if last.exists():
-        ckpt = torch.load(last, map_location=device, weights_only=False)
+        ckpt = read_checkpoint(last, map_location=device)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None:
@@ -380,16 +389,15 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
             writer.add_scalar("train/loss", total / max(n, 1), epoch)
             if improved and valid is not None:
                 save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.meta,
-                           {"epoch": epoch, "valid": valid}, io)
+                           {"epoch": epoch, "valid": valid, **seen}, io)
             n_keep = conf["average_best"] if plan is None else len(plan)
             if n_keep > 1 or plan is not None:
                 keep_nbest(state, exp_dir, model, epoch, score, metric if plan is None else "ua", n_keep)
-            with atomic_path(last) as tmp:
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "scheduler": scheduler.state_dict() if scheduler else None,
-                            "rng": torch.get_rng_state(), "state": state,
-                            "cuda_rng": torch.cuda.get_rng_state(device) if use_cuda else None,
-                            "scaler": scaler.state_dict()}, tmp)
+            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                             "scheduler": scheduler.state_dict() if scheduler else None,
+                             "rng": torch.get_rng_state(), "state": state,
+                             "cuda_rng": torch.cuda.get_rng_state(device) if use_cuda else None,
+                             "scaler": scaler.state_dict()}, last)
     result = {"best_epoch": state["best_epoch"], "select_metric": metric, "best_valid": state["best"],
               "epochs_run": state["epoch"], "valid": state["history"][state["best_epoch"] - 1]["valid"]}
     if plan is not None:
@@ -399,7 +407,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
         epochs = sorted(e for _, e in state["nbest"])
         if plan is not None or conf["average_best"] > 1:
             model.load_state_dict(average_states([exp_dir / "nbest" / f"epoch{e}.pt" for e in epochs]))
-            info, keep = {"averaged_epochs": epochs}, True
+            info, keep = {"averaged_epochs": epochs, **seen}, True
             if valid_loader is not None:
                 result["valid_averaged"] = info["valid"] = evaluate_valid()
                 # the average must be at least as good on valid as the best single epoch (on a
@@ -454,7 +462,7 @@ def keep_nbest(state, exp_dir: Path, model, epoch: int, score: float, metric: st
     """Keep the weights of the n best epochs by valid score in exp_dir/nbest/ (ESPnet-style
     checkpoint averaging); the ranking lives in the resumable training state."""
     sign = 1 if metric == "loss" else -1
-    ranked = sorted(state["nbest"] + [(score, epoch)], key=lambda se: (sign * se[0], se[1]))
+    ranked = sorted([tuple(se) for se in state["nbest"]] + [(score, epoch)], key=lambda se: (sign * se[0], se[1]))
     kept, dropped = ranked[:n], ranked[n:]
     if (score, epoch) in kept:
         with atomic_path(exp_dir / "nbest" / f"epoch{epoch}.pt") as tmp:

@@ -56,6 +56,31 @@ def test_predefined_split_with_leak_is_refused(synth, tmp_path):
         for u in d.utts))
     with pytest.raises(LeakageError, match="spk01"):
         make_folds(synth, tmp_path / "f", mode="predefined", split_file=tmp_path / "utt2split")
+    assert not (tmp_path / "f").exists()  # nothing of the refused build is left to train on
+
+
+def test_predefined_split_must_cover_every_utterance(synth, tmp_path):
+    d = DataDir(synth)
+    split = {"spk01": "test", "spk02": "valid"}
+    lines = [f"{u} {split.get(d.utt2spk[u], 'train')}\n" for u in d.utts]
+    (tmp_path / "utt2split").write_text("".join(lines[:5] + lines[6:]))
+    with pytest.raises(ValueError, match=rf"no split for 1 utterance\(s\) .*e.g. {d.utts[5]}"):
+        make_folds(synth, tmp_path / "f", mode="predefined", split_file=tmp_path / "utt2split")
+    lines[5] = f"{d.utts[5]} -\n"  # explicitly left out
+    (tmp_path / "utt2split").write_text("".join(lines))
+    (fold,) = make_folds(synth, tmp_path / "f", mode="predefined", split_file=tmp_path / "utt2split")
+    assert sum(len(fold[s].utts) for s in fold) == len(d.utts) - 1
+
+
+def test_leakage_command_checks_every_dir(synth, tmp_path):
+    from click.testing import CliRunner
+
+    from sertk.cli import main
+    d = DataDir(synth)
+    dirs = [d.subset([u for u in d.utts if d.utt2spk[u] == s], tmp_path / s).path for s in ("spk01", "spk02", "spk03")]
+    dirs.append(d.subset([u for u in d.utts if d.utt2spk[u] in ("spk04", "spk01")], tmp_path / "extra").path)
+    r = CliRunner().invoke(main, ["data", "leakage", *map(str, dirs)])
+    assert r.exit_code != 0 and "spk01 appear in both dir1" in r.output and "dir4" in r.output
 
 
 def test_too_many_folds(synth, tmp_path):

@@ -47,6 +47,19 @@ def test_harden_levels_polarity_and_downmix_on_real_audio(emodb, tmp_path):
             assert np.sqrt(np.mean(plain ** 2)) < 0.6 * np.sqrt(np.mean(mixed ** 2))
 
 
+def test_crop_cuts_each_file_and_leaves_the_rest_as_without_it(emodb, tmp_path):
+    src = _emodb_dir(emodb, tmp_path, n=6)
+    plain = harden(src, tmp_path / "a" / "all", seed=3)
+    rec = harden(src, tmp_path / "b" / "all", seed=3, crop_ms=250)
+    assert {k: v for k, v in rec.items() if k not in ("crop_ms", "cropped_samples")} == \
+        {k: v for k, v in plain.items() if k not in ("crop_ms", "cropped_samples")}  # same gains, flips, monos
+    for u, (a, b) in rec["cropped_samples"].items():  # samples cut off the start and the end
+        full, sr = sf.read(DataDir(tmp_path / "a" / "all").tables["wav.scp"][u], dtype="float32", always_2d=True)
+        cut, _ = sf.read(DataDir(tmp_path / "b" / "all").tables["wav.scp"][u], dtype="float32", always_2d=True)
+        assert 0 <= a <= 0.25 * sr and 0 <= b <= 0.25 * sr and len(cut) == len(full) - a - b
+        np.testing.assert_allclose(cut[:, 0], full[a: a + len(cut), 0], atol=1e-6)
+
+
 def test_channel_choice_and_level_normalisation(emodb, tmp_path):
     src = _emodb_dir(emodb, tmp_path, n=3)
     harden(src, tmp_path / "hard" / "all", flip_fraction=1.0, mono_fraction=0.0, seed=0)

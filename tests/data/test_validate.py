@@ -67,3 +67,15 @@ def test_bad_gender_and_avd(synth_copy):
         validate_datadir(synth_copy, check_audio=False)
     assert "speaker spk01: gender 'x' not m/f" in str(e.value)
     assert "utterance spk01_sad_00: expected 3 finite floats" in str(e.value)
+
+
+def test_too_short_audio_and_narrowband_warning(synth_copy, tmp_path, caplog):
+    short = tmp_path / "short.wav"
+    sf.write(short, 0.1 * np.ones(800, dtype=np.float32), 16000)  # 0.05 s
+    _edit(synth_copy, "wav.scp", lambda t: t.update(spk03_happy_02=str(short)))
+    with pytest.raises(DataDirError, match=r"utterance spk03_happy_02: audio .*short.wav' is 0.050 s long"):
+        validate_datadir(synth_copy)
+    _edit(synth_copy, "wav.scp", lambda t: t.update(spk03_happy_02=str(t["spk03_happy_01"])))
+    with caplog.at_level("WARNING"):  # the synthetic corpus has 8 kHz files: accepted, with a word
+        validate_datadir(synth_copy)
+    assert "audio at 8000 Hz (e.g. utterance spk" in caplog.text and "will be upsampled" in caplog.text

@@ -111,3 +111,15 @@ def test_nan_in_stored_features_is_refused(synth, synth_fbank, tmp_path):
                      scp=str(bad / "feats.scp"))
     with pytest.raises(ValueError, match="utterance spk01_angry_00: NaN/Inf in stored features"):
         FeatureReader(bad)["spk01_angry_00"]
+
+
+def test_finished_extraction_refuses_other_config(synth, synth_fbank, tmp_path):
+    """A finished dump answers for its own config only: another one is refused, not skipped."""
+    import shutil
+
+    from sertk.config import yaml_load
+    shutil.copytree(synth_fbank, tmp_path / "f")
+    conf = yaml_load((tmp_path / "f" / "extract.yaml").read_text())
+    assert extract(synth, tmp_path / "f", conf)  # the same config: finished, a no-op
+    with pytest.raises(ValueError, match=r"features of another config .*dtype 'float32' -> 'float16'"):
+        extract(synth, tmp_path / "f", {**conf, "dtype": "float16"})

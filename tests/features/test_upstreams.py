@@ -135,3 +135,16 @@ def test_opensmile_egemaps_descriptors_and_functionals():
     assert all(f.shape == (1, 1, 88) and np.all(np.isfinite(f)) for f in fun)
     with pytest.raises(ValueError, match="feature_set"):
         build_upstream("opensmile", {"feature_set": "GeMAPS"})
+
+
+def test_whisper_longer_than_30s_is_encoded_in_pieces(tiny_whisper):
+    """45 s: two 22.5 s pieces, each encoded as a short utterance, frames concatenated."""
+    up = build_upstream("whisper", {"name_or_path": str(tiny_whisper), "convention": "trimmed"})
+    rng = np.random.default_rng(0)
+    long = (0.1 * rng.standard_normal(45 * 16000)).astype(np.float32)
+    short = (0.1 * rng.standard_normal(3 * 16000)).astype(np.float32)
+    out_long, out_short = up([long, short])
+    halves = [up([long[:360000]])[0], up([long[360000:]])[0]]
+    np.testing.assert_allclose(out_long, np.concatenate(halves, axis=1), atol=1e-5)
+    assert out_long.shape[1] == 2250  # 50 frames per second
+    np.testing.assert_allclose(out_short, up([short])[0], atol=1e-5)

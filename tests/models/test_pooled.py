@@ -50,3 +50,23 @@ def test_ensemble_posterior_is_the_mean_of_member_posteriors():
         assert torch.allclose(torch.softmax(model.forward_pooled(z)["logits"], -1), members, atol=1e-6)
         single = model.forward_pooled(z, members=[2])["logits"]
         assert torch.allclose(single, model.cls[2](z))
+
+
+def test_robust_scaling_bounds_a_statistic_constant_in_training():
+    """A statistic that never moved in training (Whisper's positions on equal-length clips) must
+    not turn a small change at test time into a huge z-score."""
+    from sertk.models.pooled import ROBUST_CLIP, apply_scaler, fit_scaler
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((50, 2, 6)).astype(np.float32)
+    Z[:, 0, 0] = 0.3  # constant in training
+    x = Z[:1].copy()
+    x[0, 0, 0] += 0.05  # a clip of another length
+    plain = apply_scaler(x, *fit_scaler(Z), False)
+    robust = apply_scaler(x, *fit_scaler(Z, True), True)
+    assert abs(plain[0, 0, 0]) > 1000
+    assert abs(robust[0, 0, 0]) <= ROBUST_CLIP
+    np.testing.assert_allclose(robust[0, 1], plain[0, 1], rtol=1e-5)  # ordinary statistics unchanged
+    model = build_model("pooled_mlp", {"ensemble": 1, "robust_scaling": True}, input_layers=2, input_dim=3,
+                        num_classes=2)
+    model.set_pooled_stats(*fit_scaler(Z, True))
+    np.testing.assert_allclose(model.standardise(torch.from_numpy(x)).numpy(), robust, atol=1e-6)

@@ -101,3 +101,19 @@ def test_continuous_scores_pooled_ccc_and_unlabelled_utterances(tmp_path):
     assert "| mean CCC |" in text and "| UA |" in text and f"{r['summary']['ccc']['mean']:.3f}" in text
     assert (tmp_path / "RESULTS_avd_scatter.png").exists() and (tmp_path / "RESULTS_confusion.png").exists()
     assert "avd_ref" not in json.dumps(json.loads((tmp_path / "RESULTS.json").read_text())["folds"])
+
+
+def test_aggregate_records_provenance(tmp_path):
+    (tmp_path / "ref").write_text("u1 a\nu2 b\n")
+    (tmp_path / "hyp").write_text("u1 a\nu2 a\n")
+    score_dir(tmp_path / "ref", tmp_path / "hyp", ["a", "b"], tmp_path / "fold1" / "score_test")
+    (tmp_path / "config.yaml").write_text("model: linear\nseed: 3\n")
+    aggregate([tmp_path / "fold1" / "score_test"], tmp_path / "RESULTS.md", "toy",
+              command="EMODB=/data/emodb ./run.sh --train_args seed=3", inner_command="./ser.sh --num_folds 10",
+              resolved_configs=[tmp_path / "config.yaml"], git="abc1234-dirty")
+    p = json.loads((tmp_path / "RESULTS.json").read_text())["provenance"]
+    assert p["command"] == "EMODB=/data/emodb ./run.sh --train_args seed=3" and p["git"] == "abc1234-dirty"
+    assert p["resolved_configs"] == {str(tmp_path / "config.yaml"): "model: linear\nseed: 3\n"}
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "- command: `EMODB=/data/emodb ./run.sh --train_args seed=3`" in text
+    assert "- git: `abc1234-dirty`" in text and "seed: 3" in text

@@ -73,7 +73,7 @@ def test_four_stages(synth_folds, tiny_hubert, tmp_path):
     # D: AM-softmax emotion fine-tuning starting from the stage-C encoder
     train(_conf(tiny_hubert, "D", [f"init_param=[{exp / 'C' / 'best.pt'}:speech.]"]),
           fold / "train", fold / "valid", None, exp / "D")
-    c = torch.load(exp / "C" / "best.pt", weights_only=False)["model"]
+    c = torch.load(exp / "C" / "best.pt", weights_only=True)["model"]
     d0 = [l for l in (exp / "D" / "train.log").read_text().splitlines() if "initialised" in l]
     assert d0 and str(len([k for k in c if k.startswith("speech.")])) in d0[0]
     assert "ua" in json.loads((exp / "D" / "history.json").read_text())[-1]["valid"]

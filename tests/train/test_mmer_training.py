@@ -33,7 +33,7 @@ def test_mmer_trains_selects_on_valid_and_infers(synth_folds, tiny_wav2vec2, tin
     assert result["select_metric"] == "ua"
     # gradient accumulation: one update per 3 batches of 2 (and one for the remainder)
     n_train = len(DataDir(fold / "train").utts)
-    state = torch.load(exp / "last.pt", weights_only=False)["state"]
+    state = torch.load(exp / "last.pt", weights_only=True)["state"]
     assert state["step"] == 2 * math.ceil(math.ceil(n_train / 2) / 3)
 
     pred = Predictor(exp / "best.pt")

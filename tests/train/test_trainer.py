@@ -20,7 +20,7 @@ def _run(folds, feats, exp, extra=()):
 
 
 def _weights(path):
-    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
 
 
 def test_train_outputs_and_rerun_is_noop(synth_folds, synth_fbank, tmp_path):
@@ -61,6 +61,15 @@ def test_interrupted_training_resumes_to_the_same_model(synth_folds, synth_fbank
     h1 = json.loads((tmp_path / "full" / "history.json").read_text())
     h2 = json.loads((tmp_path / "resumed" / "history.json").read_text())
     assert [h["valid"] for h in h1] == [h["valid"] for h in h2]
+
+
+def test_resume_with_another_config_is_refused(synth_folds, synth_fbank, tmp_path, monkeypatch):
+    undo = interrupt_at_valid_pass(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        _run(synth_folds, synth_fbank, tmp_path / "exp")
+    undo()
+    with pytest.raises(ValueError, match=r"was started with another config \(optim_conf.lr 0.001 -> 0.5\)"):
+        _run(synth_folds, synth_fbank, tmp_path / "exp", ["optim_conf.lr=0.5"])
 
 
 def test_speaker_shared_between_train_and_valid_is_refused(synth_folds, synth_fbank, tmp_path):
@@ -175,7 +184,7 @@ def test_param_lr_gives_parameter_groups_their_own_learning_rate(synth_folds, sy
     exp = tmp_path / "exp"
     _run(synth_folds, synth_fbank, exp, ["max_epochs=2", "optim_conf.param_lr={head.: 0.0}"])
     last = _weights(exp / "last.pt")
-    groups = torch.load(exp / "last.pt", map_location="cpu", weights_only=False)["optimizer"]["param_groups"]
+    groups = torch.load(exp / "last.pt", map_location="cpu", weights_only=True)["optimizer"]["param_groups"]
     assert [g["lr"] for g in groups] == [1.0e-3, 0.0]
     fresh = _run(synth_folds, synth_fbank, tmp_path / "zero", ["max_epochs=1", "optim_conf.lr=0.0"])
     assert fresh["epochs_run"] == 1

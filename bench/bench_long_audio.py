@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""`sertk infer` on a long recording: real-time factor and peak memory, per model (2-core CPU).
+
+A recording of `--minutes` is assembled from real EmoDB clips with 0.5-2 s pauses (16 kHz,
+16-bit WAV), then `sertk infer --model M --out DIR rec.wav` runs as a child process for each
+model (packed torch models or ONNX export dirs): wall time / audio duration is the real-time
+factor, the child's ru_maxrss its peak memory. `--latency N` also times N single clips one by
+one through each model in this process (torch vs onnxruntime per utterance).
+
+  tools/venv/bin/python bench/bench_long_audio.py --emodb ../shared/data/emodb --minutes 60 \
+      --model egs/emodb/exp/train_pooled_mlp_whisper_base/packed/train_pooled_mlp_whisper_base_fold1.tar.gz \
+      --model /tmp/emodb_onnx --json bench/results/long_audio.json
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+
+def assemble(emodb: Path, minutes: float, out: Path, seed: int = 0) -> float:
+    """Write clips + pauses up to `minutes` into `out` block by block; returns seconds."""
+    from sertk.data.audio import load_audio
+
+    rng = np.random.default_rng(seed)
+    clips = sorted((emodb / "wav").glob("*.wav"))
+    total, target = 0, int(minutes * 60 * 16000)
+    with sf.SoundFile(out, "w", samplerate=16000, channels=1, subtype="PCM_16") as f:
+        while total < target:
+            c = clips[int(rng.integers(len(clips)))]
+            x = np.concatenate([load_audio(c.stem, str(c)), np.zeros(int(rng.uniform(0.5, 2.0) * 16000), np.float32)])
+            x = x[: target - total]
+            f.write(x)
+            total += len(x)
+    return total / 16000
+
+
+def run_infer(model: str, wav: Path, out: Path) -> dict:
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "sertk.cli", "infer", "--model", model, "--out", str(out), str(wav)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.time() - t0
+    err = proc.stderr.read().decode()[-2000:]
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"sertk infer failed on {model}:\n{err}")
+    segments = len(json.loads((out / "segments.json").read_text()))
+    return {"seconds": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024), "segments": segments}
+
+
+def latency(models, emodb: Path, n: int) -> dict:
+    """Seconds per single clip, one at a time, after one warm-up clip."""
+    from sertk.data.audio import load_audio
+    from sertk.export import OnnxPredictor, is_onnx_export
+    from sertk.infer.predict import Predictor
+
+    clips = sorted((emodb / "wav").glob("*.wav"))[: n + 1]
+    wavs = [(c.stem, load_audio(c.stem, str(c))) for c in clips]
+    out = {}
+    for m in models:
+        pred = OnnxPredictor(m) if is_onnx_export(m) else Predictor(m)
+        pred.from_waveforms(dict(wavs[:1]))
+        t0 = time.time()
+        for u, w in wavs[1:]:
+            pred.from_waveforms({u: w})
+        out[m] = round((time.time() - t0) / n, 4)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--emodb", required=True, type=Path)
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--model", action="append", required=True)
+    ap.add_argument("--latency", type=int, default=50)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "long.wav"
+        dur = assemble(a.emodb, a.minutes, wav)
+        res = {"audio_seconds": dur, "cpus": os.cpu_count(), "models": {}}
+        for i, m in enumerate(a.model):
+            r = run_infer(m, wav, Path(tmp) / f"out{i}")
+            r["real_time_factor"] = round(r["seconds"] / dur, 4)
+            res["models"][m] = r
+            print(f"{m}: {dur / 60:.0f} min of audio in {r['seconds']} s (RTF {r['real_time_factor']}), "
+                  f"peak {r['peak_rss_mb']} MB, {r['segments']} segments", flush=True)
+    if a.latency:
+        res["latency_seconds_per_clip"] = latency(a.model, a.emodb, a.latency)
+        print("seconds per clip:", res["latency_seconds_per_clip"])
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

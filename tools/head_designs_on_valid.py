@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Choose the default head's design WITHOUT test: every candidate design fitted on each fold's
+train split only and scored on that fold's valid split (`./run.sh --stage 4 --eval_set valid
+...`, which writes exp/<tag>_on_valid), pooled over all folds, on every real corpus. The design
+with the best mean rank over the (corpus, metric) rows is the one to make the default.
+
+  tools/venv/bin/python tools/head_designs_on_valid.py [--feat whisper_base] [--json out.json]
+
+Runs behind the table (in each of egs/emodb, egs/emodb_hard, egs/urdu, egs/tava):
+  ./run.sh --stage 4 --stop_stage 6 --eval_set valid --train_config conf/<config>.yaml [--train_args "..."]
+with the configs and arguments of DESIGNS below.
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+# label -> (training config, the tag suffix that --train_args gives)
+DESIGNS = {
+    "MLP ensemble + linear member (default)": ("train_pooled_mlp", ""),
+    "the same, robust scaling": ("train_pooled_mlp", "_robust_scaling_true"),
+    "MLP ensemble alone": ("train_pooled_mlp", "_linear_false"),
+    "linear probe, layer searched": ("train_linear", ""),
+    "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+}
+RECIPES = ("egs/emodb", "egs/emodb_hard", "egs/urdu", "egs/tava")
+METRICS = (("ua", "UA %"), ("ccc", "mean CCC"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("recipes", nargs="*", default=list(RECIPES))
+    ap.add_argument("--feat", default="whisper_base")
+    ap.add_argument("--json", default=None, help="also write the scores and ranks here")
+    a = ap.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    rows = []  # (corpus, metric name, {design: score or None})
+    for r in a.recipes:
+        # RESULTS.json: the valid splits as extracted; RESULTS_valid_<dump>.json: the same models on
+        # another condition of the same utterances (utils/eval_on_features.sh, e.g. a cropped copy)
+        variants = sorted({p.name for p in (root / r / "exp").glob(f"*_{a.feat}*_on_valid/RESULTS_valid_*.json")})
+        for results in ["RESULTS.json"] + variants:
+            res = {}
+            for label, (config, suffix) in DESIGNS.items():
+                f = root / r / "exp" / f"{config}_{a.feat}{suffix}_on_valid" / results
+                res[label] = json.loads(f.read_text()) if f.exists() else None
+            corpus = Path(r).name + ("" if results == "RESULTS.json" else f" on {results[len('RESULTS_valid_'):-5]}")
+            for key, name in METRICS:
+                scores = {d: x["pooled"][key] for d, x in res.items() if x is not None and key in x["pooled"]}
+                if scores:
+                    rows.append((corpus, name, scores))
+    labels = list(DESIGNS)
+    ranks = {d: [] for d in labels}
+    for _, _, scores in rows:
+        if len(scores) == len(labels):  # rank only rows where every design ran
+            order = sorted(labels, key=lambda d: -scores[d])
+            for d in labels:  # ties share the better rank
+                ranks[d].append(1 + sum(scores[o] > scores[d] for o in order))
+    fmt = lambda key, v: "-" if v is None else (f"{100 * v:.1f}" if key == "UA %" else f"{v:.3f}")  # noqa: E731
+    lines = ["| corpus | metric (pooled over valid splits) | " + " | ".join(labels) + " |",
+             "|---" * (2 + len(labels)) + "|"]
+    for corpus, name, scores in rows:
+        best = max(scores.values())
+        lines.append(f"| {corpus} | {name} | " + " | ".join(
+            ("**" + fmt(name, scores[d]) + "**" if scores.get(d) == best else fmt(name, scores.get(d)))
+            for d in labels) + " |")
+    lines.append("| **mean rank** | (1 = best) | " + " | ".join(
+        f"{np.mean(ranks[d]):.2f}" if ranks[d] else "-" for d in labels) + " |")
+    print("\n".join(lines))
+    ranked = sorted((d for d in labels if ranks[d]), key=lambda d: np.mean(ranks[d]))
+    if ranked:
+        print(f"\nBest mean rank on valid: {ranked[0]}")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"rows": [{"corpus": c, "metric": m, "scores": s} for c, m, s in rows],
+                                            "mean_rank": {d: float(np.mean(v)) for d, v in ranks.items() if v}},
+                                           indent=1))
+
+
+if __name__ == "__main__":
+    main()
