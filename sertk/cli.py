@@ -121,6 +121,34 @@ def data_harden(data_dir, out_dir, gain_db, flip_fraction, mono_fraction, crop_m
                f"{len(rec['flipped_polarity'])} files with an inverted channel, {len(rec['mono'])} mono")
 
 
+@data.command("import")
+@click.argument("root")
+@click.argument("out_dir")
+@click.option("--pattern", required=True, help="each file's path under ROOT with {spk} {emo} [{gender} {utt}] "
+              "fields and {*} wildcards, e.g. '{emo}/{spk}_{*}.wav', or 're:<regex with named groups>'")
+@click.option("--labels", default=None, help="YAML map raw label -> canonical label (its order = class order), "
+              "e.g. conf/emotions.yaml")
+@click.option("--genders", default=None, help="speaker -> m/f: a two-column file or a YAML map")
+@click.option("--skip-unmatched", is_flag=True, help="leave out (and count) files the pattern does not match")
+def data_import(root, out_dir, pattern, labels, genders, skip_unmatched):
+    """Build a data dir from a directory tree whose paths name speakers and emotions."""
+    from sertk.data.importer import import_tree
+    from sertk.fileio import read_table
+    try:
+        label_map = spk2gender = None
+        if labels:
+            label_map = {str(k): str(v) for k, v in (yaml_load(Path(labels).read_text()) or {}).items()}
+        if genders:
+            text = Path(genders).read_text()
+            spk2gender = yaml_load(text) if genders.endswith((".yaml", ".yml")) else read_table(genders)
+        r = import_tree(root, out_dir, pattern, label_map, spk2gender, skip_unmatched)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
+    click.echo(f"{out_dir}: {r['utterances']} utterances, {r['speakers']} speakers, labels "
+               + " ".join(f"{k}:{v}" for k, v in sorted(r["labels"].items()))
+               + (f"; {r['unmatched']} unmatched file(s) left out" if r["unmatched"] else ""))
+
+
 @data.command("leakage")
 @click.argument("dirs", nargs=-1, required=True)
 @click.option("--by", type=click.Choice(["speaker", "session"]), default="speaker")

@@ -178,6 +178,31 @@ def test_csv_import_recipe(tmp_path):
     assert len(res["folds"]) == 3 and "ua" in res["summary"]
 
 
+def test_csv_import_recipe_from_a_directory_tree(tmp_path):
+    """No CSV: a folder per emotion, files named <speaker>_<n>.wav, a label map and a gender file."""
+    import shutil
+
+    from sertk.data.synthetic import make_corpus
+    data = make_corpus(tmp_path / "synth", num_speakers=6, utts_per_emotion=2)
+    t = {n: dict(l.split(maxsplit=1) for l in (data / n).read_text().splitlines())
+         for n in ("wav.scp", "utt2spk", "utt2emo", "spk2gender")}
+    for i, (utt, wav) in enumerate(sorted(t["wav.scp"].items())):
+        dst = tmp_path / "tree" / t["utt2emo"][utt].upper() / f"{t['utt2spk'][utt]}_{i}.wav"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(wav, dst)
+    (tmp_path / "labels.yaml").write_text("ANGRY: anger\nHAPPY: happiness\nSAD: sadness\nNEUTRAL: neutral\n")
+    (tmp_path / "genders").write_text("".join(f"{s} {g}\n" for s, g in sorted(t["spk2gender"].items())))
+    d = copy_recipe("csv_import", tmp_path / "egs")
+    (d / "conf" / "train_small.yaml").write_text(SMALL_BASELINE)
+    out = run(f"CORPUS_DIR={tmp_path}/tree PATTERN='{{emo}}/{{spk}}_{{*}}.wav' LABELS={tmp_path}/labels.yaml "
+              f"GENDERS={tmp_path}/genders ./run.sh --num_folds 3 --nj 1 --stop_stage 6 "
+              "--extract_config conf/extract_fbank.yaml --train_config conf/train_small.yaml", d)
+    assert "48 utterances, 6 speakers" in out
+    assert (d / "data" / "emotions.txt").read_text().split() == ["anger", "happiness", "sadness", "neutral"]
+    res = json.loads((d / "exp" / "train_small_fbank" / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 3 and "ua" in res["summary"]
+
+
 def test_csv_import_names_the_bad_row(tmp_path):
     csv = _corpus_csv(tmp_path)
     lines = csv.read_text().splitlines()

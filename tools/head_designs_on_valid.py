@@ -2,7 +2,8 @@
 """Choose the default head's design WITHOUT test: every candidate design fitted on each fold's
 train split only and scored on that fold's valid split (`./run.sh --stage 4 --eval_set valid
 ...`, which writes exp/<tag>_on_valid), pooled over all folds, on every real corpus. The design
-with the best mean rank over the (corpus, metric) rows is the one to make the default.
+with the best mean rank over the (corpus, metric) rows, and the mean score (which also weighs
+by how much), is the one to make the default.
 
   tools/venv/bin/python tools/head_designs_on_valid.py [--feat whisper_base] [--json out.json]
 
@@ -67,10 +68,14 @@ def main():
             for d in labels) + " |")
     lines.append("| **mean rank** | (1 = best) | " + " | ".join(
         f"{np.mean(ranks[d]):.2f}" if ranks[d] else "-" for d in labels) + " |")
+    full = [sc for _, _, sc in rows if len(sc) == len(labels)]  # UA in %, CCC x 100: one scale
+    lines.append("| **mean score** | (UA %, CCC x 100) | " + " | ".join(
+        f"{100 * np.mean([sc[d] for sc in full]):.1f}" if full else "-" for d in labels) + " |")
     print("\n".join(lines))
     ranked = sorted((d for d in labels if ranks[d]), key=lambda d: np.mean(ranks[d]))
-    if ranked:
-        print(f"\nBest mean rank on valid: {ranked[0]}")
+    if ranked and full:
+        best = max(labels, key=lambda d: np.mean([sc[d] for sc in full]))
+        print(f"\nBest mean rank on valid: {ranked[0]}; best mean score: {best}")
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": [{"corpus": c, "metric": m, "scores": s} for c, m, s in rows],
                                             "mean_rank": {d: float(np.mean(v)) for d, v in ranks.items() if v}},

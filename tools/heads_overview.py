@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 SYSTEMS = (("train_linear", "probe, layers searched"), ("train_linear_all_layers", "probe, all layers"),
-           ("train_pooled_mlp", "default head"))
+           ("train_pooled_mlp", "default head"),
+           ("train_pooled_mlp_{feat}_plain", "default head, plain scaling (earlier)"))
 RECIPES = ("egs/emodb", "egs/emodb_hard", "egs/urdu", "egs/tava")
 
 
@@ -31,7 +32,8 @@ def main():
     for r in a.recipes:
         runs = []
         for prefix, _ in SYSTEMS:
-            f = root / r / "exp" / f"{prefix}_{a.feat}" / "RESULTS.json"
+            name = prefix.format(feat=a.feat) if "{feat}" in prefix else f"{prefix}_{a.feat}"
+            f = root / r / "exp" / name / "RESULTS.json"
             runs.append(json.loads(f.read_text()) if f.exists() else None)
         folds = next((len(x["folds"]) for x in runs if x), 0)
         for key, name in (("ua", "UA %"), ("ccc", "mean CCC")):
