@@ -6,4 +6,13 @@ if [[ "${1:-}" =~ ^([A-Za-z_]+)=([0-9]+):([0-9]+)$ ]]; then
 fi
 [ $# -ge 2 ] || { echo "usage: ${0##*/} [options] [JOB=A:B] LOGFILE COMMAND..." >&2; exit 1; }
 log=$1; shift
-cmd="$*"
+# As Kaldi's run.pl: an argument without whitespace is taken as is (so `|` or `>` given as their
+# own arguments stay shell operators); one with whitespace is quoted, in double quotes unless it
+# holds one (then single quotes), so `bash -c 'echo task JOB'` stays one argument.
+cmd=""
+for _a in "$@"; do
+  if [[ "${_a}" =~ ^[^[:space:]]+$ ]]; then cmd+="${_a} "
+  elif [[ "${_a}" == *\"* ]]; then cmd+="'${_a}' "
+  else cmd+="\"${_a}\" "; fi
+done
+cmd=${cmd% }
