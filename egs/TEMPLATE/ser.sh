@@ -91,9 +91,12 @@ if [ -z "${tag}" ]; then  # as ESPnet does: other training arguments, another ex
   tag=$(basename "${train_config}" .yaml)_${feat_tag}
   [ -z "${train_args}" ] || tag+="_$(echo "${train_args}" | sed -e 's/model_conf\.//g' -e 's/[^A-Za-z0-9.+-]\{1,\}/_/g' -e 's/^_//' -e 's/_$//')"
 fi
+seen_opt=""
 case "${eval_set}" in
   test) ;;
-  valid) tag+=_on_valid; train_args+=" fit_valid=false refit=false" ;;
+  # valid: heads trained in epochs still stop early on it (their valid score is optimistic), so
+  # inference and scoring are told that the valid speakers were seen in selection
+  valid) tag+=_on_valid; train_args+=" fit_valid=false refit=false"; seen_opt=--allow-seen-speakers ;;
   *) echo "$0: --eval_set ${eval_set}: use test or valid" >&2; exit 1 ;;
 esac
 exp=${expdir}/${tag}
@@ -111,7 +114,7 @@ for a in "${parent[@]}"; do  # the parent's arguments from run.sh on, less --sta
   elif [[ "${a}" == *run.sh ]]; then run_cmd="./run.sh"; fi
 done
 user_cmd+="${run_cmd:-${invocation}}"
-git_state=$(git describe --always --dirty 2>/dev/null || echo unknown)
+git_state=$(git -C "${SERTK_ROOT:-.}" describe --always --dirty 2>/dev/null || echo unknown)  # the toolkit checkout (path.sh)
 # Per-fold jobs run in the background, at most max_parallel_folds at once; a failed job stops
 # the recipe at the next wait (set -e).
 pids=()
@@ -210,7 +213,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     out=${exp}/fold${f}/decode_${eval_set}
     [ -f ${out}/predictions.json ] && continue
     fold_job env OMP_NUM_THREADS=${threads} \
-      sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" --out ${out} ${datadir}/folds/fold${f}/${eval_set}
+      sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" ${seen_opt} --out ${out} ${datadir}/folds/fold${f}/${eval_set}
   done
   wait_fold_jobs
 fi
@@ -225,7 +228,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
       score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
     [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
       score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-    fold_job sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${exp}/fold${f}/score_${eval_set}
+    fold_job sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
     score_dirs+=(${exp}/fold${f}/score_${eval_set})
   done
   wait_fold_jobs
