@@ -22,7 +22,9 @@ def test_tava_recipe_continuous_path(tava, whisper_base, tmp_path):
     assert len(data.utts) == 352 and len(data.speakers()) == 22
     lengths = json.loads((tmp_path / "dump" / "whisper_base" / "feats_meta.json").read_text())
     assert lengths["num_layers"] == 7
-    res = json.loads((tmp_path / "exp" / "train_conformer_hier_whisper_base" / "RESULTS.json").read_text())
+    # the experiment's name follows the training arguments
+    exp = tmp_path / "exp" / "train_conformer_hier_whisper_base_max_epochs_12_encoder_conf.num_blocks_2"
+    res = json.loads((exp / "RESULTS.json").read_text())
     s = res["summary"]
     print({k: round(v["mean"], 3) for k, v in s.items()})
     # arousal is the easy dimension on TAVA (a ridge on pooled fbank reaches CCC 0.90)
