@@ -132,9 +132,8 @@ class OnnxPredictor:
         from sertk.features.upstreams import WHISPER_WINDOW
 
         pred = {}
-        for u, w in wavs.items():  # longer than Whisper's window: pieces, as the torch path cuts them
-            n = max(1, -(-len(w) // WHISPER_WINDOW))
-            if n > 1:
+        for u, w in wavs.items():  # `sertk infer` cuts long recordings into segments first
+            if len(w) > WHISPER_WINDOW:
                 raise ValueError(f"{u}: {len(w) / 16000:.1f} s; the ONNX graph takes at most 30 s per segment")
             res = self.session.run(None, {"mel": whisper_logmel(w, self.filters)[None]})
             pred[u] = {name: r[0] for name, r in zip(self.outputs, res)}

@@ -4,13 +4,17 @@
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
-# The command recorded in RESULTS.md: this invocation less --stage/--stop_stage.
-invocation="$0"; _skip=false
-for _a in "$@"; do
-  if ${_skip}; then _skip=false; continue; fi
-  case "${_a}" in --stage|--stop_stage|--stop-stage) _skip=true; continue ;; --stage=*|--stop_stage=*) continue ;; esac
-  invocation+=" $(printf '%q' "${_a}")"
-done
+# A command as RESULTS.md records it: its arguments quoted, less --stage/--stop_stage.
+without_stages() {
+  local out="" skip=false a
+  for a in "$@"; do
+    if ${skip}; then skip=false; continue; fi
+    case "${a}" in --stage|--stop_stage|--stop-stage) skip=true; continue ;; --stage=*|--stop_stage=*) continue ;; esac
+    out+=" $(printf '%q' "${a}")"
+  done
+  echo "${out}"
+}
+invocation="$0$(without_stages "$@")"
 
 stage=1              # first stage to run
 stop_stage=7         # last stage to run
@@ -106,12 +110,8 @@ user_cmd=""
 for v in ${corpus_vars} WHISPER; do [ -z "${!v:-}" ] || user_cmd+="${v}=$(printf '%q' "${!v}") "; done
 parent=(); mapfile -d '' parent < /proc/${PPID}/cmdline 2>/dev/null || true
 run_cmd=""
-for a in "${parent[@]}"; do  # the parent's arguments from run.sh on, less --stage/--stop_stage
-  if [ -n "${run_cmd}" ]; then
-    if ${_skip}; then _skip=false; continue; fi
-    case "${a}" in --stage|--stop_stage|--stop-stage) _skip=true; continue ;; --stage=*|--stop_stage=*) continue ;; esac
-    run_cmd+=" $(printf '%q' "${a}")"
-  elif [[ "${a}" == *run.sh ]]; then run_cmd="./run.sh"; fi
+for i in "${!parent[@]}"; do  # the parent's arguments after run.sh
+  if [[ "${parent[$i]}" == *run.sh ]]; then run_cmd="./run.sh$(without_stages "${parent[@]:$((i + 1))}")"; break; fi
 done
 user_cmd+="${run_cmd:-${invocation}}"
 git_state=$(git -C "${SERTK_ROOT:-.}" describe --always --dirty 2>/dev/null || echo unknown)  # the toolkit checkout (path.sh)
