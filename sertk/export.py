@@ -1,22 +1,26 @@
-"""`sertk export --format onnx`: a model over Whisper features, together with its Whisper
-encoder, as one ONNX graph (log-mel -> class posteriors and/or V/A/D) that onnxruntime runs
-without torch. The log-mel front end is a few lines of numpy (whisper_logmel below, with the
-filterbank saved as mel_filters.npy), so numpy + onnxruntime suffice:
+"""`sertk export --format onnx`: a model over cached features, together with its upstream, as
+one ONNX graph that onnxruntime runs without torch. What precedes the graph is a numpy front end
+(sertk/frontends.py), chosen by the model's extraction config:
+
+  upstream                         front end (numpy)           ONNX graph
+  whisper (trimmed)                whisper_logmel -> "mel"     Whisper encoder + model
+  s3prl fbank / fbank_no_cmvn      s3prl_fbank -> "feats"      model
+  librosa_mfcc                     librosa_mfcc -> "feats"     model
+
+so numpy + onnxruntime (+ librosa for MFCCs) suffice:
 
     import json, numpy as np, onnxruntime as ort, soundfile as sf
-    from sertk.export import whisper_logmel          # or copy its 12 lines
-    d = "model_onnx"; meta = json.load(open(f"{d}/meta.json"))
+    from sertk.frontends import FrontEnd             # numpy only (librosa for MFCCs)
+    d = "model_onnx"; front_end = FrontEnd.load(d)
     wav, sr = sf.read("clip.wav", dtype="float32")     # 16 kHz mono
-    mel = whisper_logmel(wav, np.load(f"{d}/mel_filters.npy"))
-    out = ort.InferenceSession(f"{d}/model.onnx").run(None, {"mel": mel[None]})
-    print(dict(zip(meta["emotions"], out[0][0])))     # posteriors
+    out = ort.InferenceSession(f"{d}/model.onnx").run(None, front_end(wav))
+    print(dict(zip(front_end.meta["emotions"], out[0][0])))   # posteriors
 
-The graph encodes one utterance at a time, trimmed (Whisper's positional table sliced to the
+The graph takes one utterance at a time (Whisper trimmed: its positional table sliced to the
 clip's length, as `convention: trimmed` extracts), rounds the features to the dtype they were
-stored in for training, and applies the model. Recordings longer than 30 s go through
+stored in for training, and applies the model. Recordings longer than `max_seconds` go through
 `sertk infer --model <dir>`, which cuts them as for torch models.
 """
-import json
 import logging
 from pathlib import Path
 from typing import Dict
@@ -25,34 +29,25 @@ import numpy as np
 import torch
 
 from sertk.fileio import write_json
+from sertk.frontends import FrontEnd
 
 log = logging.getLogger("sertk.export")
 
-N_FFT, HOP = 400, 160
+def _round_to(feats, half: bool):
+    """The precision the training features were stored in."""
+    return feats.half().float() if half else feats
 
 
-def whisper_logmel(wav: np.ndarray, mel_filters: np.ndarray) -> np.ndarray:
-    """Whisper's log-mel of one 16 kHz waveform, (n_mels, len(wav) // 160), in numpy: centred
-    reflect-padded STFT (periodic Hann, 400 / 160), power, mel, log10, floored 8 below the max,
-    scaled (x + 4) / 4 (what transformers' WhisperFeatureExtractor computes without padding)."""
-    x = np.pad(wav.astype(np.float64), N_FFT // 2, mode="reflect")
-    frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
-    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
-    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    logmel = np.log10(np.maximum(power @ mel_filters, 1e-10)).T[:, :-1]
-    logmel = np.maximum(logmel, logmel.max() - 8.0)
-    return ((logmel + 4.0) / 4.0)[:, : len(wav) // HOP].astype(np.float32)
+class _Graph(torch.nn.Module):
+    """The front end's output -> the model's outputs, as Predictor computes them: Whisper's
+    log-mel (1, n_mels, M) through the encoder (trimmed), or features (1, L, T, D) as stored."""
 
-
-class _WhisperAndHead(torch.nn.Module):
-    """log-mel (1, n_mels, M) -> the model's outputs, as Predictor computes them."""
-
-    def __init__(self, encoder, layers, dtype, model):
+    def __init__(self, model, dtype, encoder=None, layers=None):
         super().__init__()
-        self.encoder, self.layers, self.model = encoder, layers, model
+        self.model, self.encoder, self.layers = model, encoder, layers
         self.half = dtype == "float16"
 
-    def forward(self, mel):
+    def whisper_states(self, mel):
         enc = self.encoder
         x = torch.nn.functional.gelu(enc.conv1(mel))
         x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
@@ -65,45 +60,79 @@ class _WhisperAndHead(torch.nn.Module):
         states[-1] = enc.layer_norm(x)
         if self.layers not in (None, "all"):
             states = [states[i] for i in ([self.layers] if isinstance(self.layers, int) else self.layers)]
-        feats = torch.stack(states, 1)  # (1, L, T, D)
-        if self.half:  # the precision the training features were stored in
-            feats = feats.half().float()
+        return torch.stack(states, 1)  # (1, L, T, D)
+
+    OUTPUTS = {"logits": "posteriors", "avd": "avd"}  # model output -> graph output name
+
+    def outputs(self, x) -> dict:
+        feats = _round_to(self.whisper_states(x) if self.encoder is not None else x, self.half)
         lengths = torch.ones(1, dtype=torch.long) * feats.shape[2]
         out = self.model(feats, lengths)
-        res = []
-        if "logits" in out:
-            res.append(torch.softmax(out["logits"], -1))
-        if "avd" in out:
-            res.append(out["avd"])
-        return tuple(res)
+        return {name: torch.softmax(out[k], -1) if k == "logits" else out[k]
+                for k, name in self.OUTPUTS.items() if k in out}
+
+    def forward(self, x):
+        return tuple(self.outputs(x).values())
+
+
+S3PRL_FBANKS = {"fbank_no_cmvn": False, "fbank": True}  # name -> per-utterance CMVN
+KALDI_ASSUMED = {"frame_length": 25.0, "frame_shift": 10.0}  # what frontends.kaldi_log_fbank does
+
+
+def _front_end(model_path, conf, up):
+    """(meta["front_end"], filterbank to store or None, graph kwargs) for this upstream, or a
+    one-line refusal."""
+    kind, uconf = conf.get("upstream"), conf.get("upstream_conf") or {}
+    if kind == "whisper":
+        if uconf.get("convention", "trimmed") != "trimmed":
+            raise ValueError(f"{model_path}: ONNX export covers the trimmed Whisper convention only")
+        return {"kind": "whisper_logmel", "input": "mel"}, up.fe.mel_filters, \
+            {"encoder": up.encoder, "layers": up.layers}
+    if kind == "s3prl" and uconf.get("name") in S3PRL_FBANKS:
+        kaldi = up.model.upstream.config["kaldi"]["fbank"]
+        if any(kaldi.get(k, v) != v for k, v in KALDI_ASSUMED.items()):
+            raise ValueError(f"{model_path}: the numpy filterbank assumes {KALDI_ASSUMED}, s3prl has {kaldi}")
+        import torchaudio
+        banks, _ = torchaudio.compliance.kaldi.get_mel_banks(kaldi["num_mel_bins"], 512, 16000.0, 20.0, 0.0,
+                                                             100.0, -500.0, 1.0)
+        banks = torch.nn.functional.pad(banks, (0, 1)).T.numpy()  # (257, bins), as kaldi.fbank pads them
+        return {"kind": "s3prl_fbank", "input": "feats", "cmvn": S3PRL_FBANKS[uconf["name"]]}, banks, {}
+    if kind == "librosa_mfcc":
+        return {"kind": "librosa_mfcc", "input": "feats", "options": up.kw}, None, {}
+    raise ValueError(f"{model_path}: ONNX export covers models over Whisper (trimmed), s3prl fbank / "
+                     f"fbank_no_cmvn or librosa_mfcc features; this one reads {kind}"
+                     f"{' ' + uconf['name'] if uconf.get('name') else ''}")
 
 
 def export_onnx(model_path, out_dir, extract_config=None) -> Path:
-    """Write out_dir/{model.onnx, mel_filters.npy, meta.json, extract.yaml}."""
+    """Write out_dir/{model.onnx, meta.json, extract.yaml} and, for mel front ends, mel_filters.npy."""
+    from sertk.config import dump_yaml
     from sertk.infer.predict import Predictor
 
     pred = Predictor(model_path, extract_config)
     conf = pred.extract_conf
-    if pred.kind != "features" or conf is None or isinstance(conf, list) or conf.get("upstream") != "whisper":
-        raise ValueError(f"{model_path}: ONNX export covers models over one Whisper feature stream "
-                         f"(this one reads {'audio' if pred.kind != 'features' else conf and conf.get('upstream')})")
-    if (conf.get("upstream_conf") or {}).get("convention", "trimmed") != "trimmed":
-        raise ValueError(f"{model_path}: ONNX export covers the trimmed Whisper convention only")
+    if pred.kind != "features" or conf is None or isinstance(conf, list):
+        raise ValueError(f"{model_path}: ONNX export covers models over one feature stream "
+                         f"(this one reads {'audio' if pred.kind != 'features' else 'several streams'})")
     (up, dtype), = pred.upstreams()
+    front, filters, graph_kw = _front_end(model_path, conf, up)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    graph = _WhisperAndHead(up.encoder, up.layers, dtype, pred.model).eval()
-    mel = torch.from_numpy(whisper_logmel(np.zeros(32000, np.float32) + 1e-3, up.fe.mel_filters))[None]
-    names = (["posteriors"] if pred.emotions and pred.model.num_classes else []) + \
-        (["avd"] if getattr(pred.model, "avd", False) else [])
+    graph = _Graph(pred.model, dtype, **graph_kw).eval()
+    filters = None if filters is None else np.asarray(filters, np.float32)
+    example = FrontEnd(front, filters)(np.random.default_rng(0).normal(0, 0.1, 32000).astype(np.float32))
+    example = torch.from_numpy(example[front["input"]])
+    axes = {"mel": {2: "frames"}} if front["input"] == "mel" else {"feats": {1: "layers", 2: "frames"}}
     with torch.no_grad():
-        torch.onnx.export(graph, (mel,), str(out / "model.onnx"), input_names=["mel"], output_names=names,
-                          dynamic_axes={"mel": {2: "frames"}}, opset_version=17, dynamo=False)
-    np.save(out / "mel_filters.npy", up.fe.mel_filters.astype(np.float32))
-    from sertk.config import dump_yaml
+        names = list(graph.outputs(example))
+        torch.onnx.export(graph, (example,), str(out / "model.onnx"), input_names=[front["input"]],
+                          output_names=names, dynamic_axes=axes, opset_version=17, dynamo=False)
+    if filters is not None:
+        np.save(out / "mel_filters.npy", filters)
     dump_yaml(conf, out / "extract.yaml")
-    write_json(out / "meta.json", {"format": "sertk-onnx-1", "outputs": names, "emotions": pred.emotions,
-                                   "max_seconds": 30, "sample_rate": 16000})
+    write_json(out / "meta.json", {  # last: its presence marks a finished export
+        "format": FrontEnd.FORMAT, "outputs": names, "emotions": pred.emotions, "front_end": front,
+        "max_seconds": 30 if conf["upstream"] == "whisper" else None, "sample_rate": 16000})
     return out
 
 
@@ -119,23 +148,21 @@ class OnnxPredictor:
         from sertk.config import yaml_load
 
         d = Path(export_dir)
-        meta = json.loads((d / "meta.json").read_text())
-        if meta.get("format") != "sertk-onnx-1":
-            raise ValueError(f"{d}: not a sertk ONNX export (meta.json format {meta.get('format')!r})")
+        self.front_end = FrontEnd.load(d)
+        meta = self.front_end.meta
         self.session = ort.InferenceSession(str(d / "model.onnx"), providers=["CPUExecutionProvider"])
         self.outputs, self.emotions = meta["outputs"], meta["emotions"]
-        self.filters = np.load(d / "mel_filters.npy")
+        self.max_samples = int(meta["max_seconds"] * 16000) if meta.get("max_seconds") else None
         self.extract_conf = yaml_load((d / "extract.yaml").read_text())
         self.seen_speakers, self.seen_in_input = set(), []
 
     def from_waveforms(self, wavs: Dict[str, np.ndarray]):
-        from sertk.features.upstreams import WHISPER_WINDOW
-
         pred = {}
         for u, w in wavs.items():  # `sertk infer` cuts long recordings into segments first
-            if len(w) > WHISPER_WINDOW:
-                raise ValueError(f"{u}: {len(w) / 16000:.1f} s; the ONNX graph takes at most 30 s per segment")
-            res = self.session.run(None, {"mel": whisper_logmel(w, self.filters)[None]})
+            if self.max_samples and len(w) > self.max_samples:
+                raise ValueError(f"{u}: {len(w) / 16000:.1f} s; the ONNX graph takes at most "
+                                 f"{self.max_samples // 16000} s per segment")
+            res = self.session.run(None, self.front_end(w))
             pred[u] = {name: r[0] for name, r in zip(self.outputs, res)}
         return pred
 
