@@ -1,13 +1,18 @@
-"""README figures agree with the committed result files they are generated from: the head table
-with each recipe's results/heads_vs_probe.md, the design table with tools/results, the long-audio
-and fault figures with bench/results. A figure edited by hand, or a result rerun without the
-README, fails here."""
+"""README (and docs/) figures agree with the committed result files they are generated from: the
+head table with each recipe's results/heads_vs_probe.md, the design table with tools/results,
+the long-audio, speed and fault figures with bench/results, the earlier head table with
+egs/emodb/RESULTS.md. A figure edited by hand, or a result rerun without the README, fails here."""
 import json
 import re
+import sys
+
+import pytest
 
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
+TRAINING = (REPO / "docs" / "training.md").read_text()
+SPEED = (REPO / "docs" / "speed.md").read_text()
 FLAT = " ".join(README.split())  # figures wrap across lines
 
 
@@ -42,22 +47,70 @@ def test_head_table_matches_each_recipes_generated_tables():
 def test_design_table_matches_tools_results():
     table = (REPO / "tools" / "results" / "head_designs_on_valid.md").read_text().split("\n\nBest")[0]
     for line in table.strip().splitlines():
-        assert "  " + line in README, line
+        assert "  " + line in TRAINING, line
 
 
 def test_bench_figures_match_their_json():
     faults = json.loads((REPO / "bench" / "results" / "faults.json").read_text())["results"]
     n, k, i = (sum(r[x] for r in faults.values()) for x in ("trials", "killed", "identical"))
     assert f"{n} trials ({k} killed before the end), {i} reruns identical" in FLAT
+    # the long-audio table is the bench's own markdown, made from its JSON
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_long_audio import markdown
     b = json.loads((REPO / "bench" / "results" / "long_audio.json").read_text())
-    (torch_m,) = [v for m, v in b["models"].items() if m.endswith(".tar.gz")]
-    (onnx_m,) = [v for m, v in b["models"].items() if not m.endswith(".tar.gz")]
-    assert (f"torch {torch_m['seconds']:.0f} s (real-time factor {torch_m['real_time_factor']:.3f}, peak memory "
-            f"{torch_m['peak_rss_mb']} MB)") in FLAT
-    assert (f"onnxruntime {onnx_m['seconds']:.0f} s (real-time factor {onnx_m['real_time_factor']:.3f}, peak "
-            f"{onnx_m['peak_rss_mb']} MB)") in FLAT
-    lat = b["latency_seconds_per_clip"]
-    got = re.search(r"One 2 s clip at a time: torch (\d+) ms, onnxruntime (\d+) ms", FLAT)
-    assert got and [int(x) for x in got.groups()] == [round(1000 * v) for v in
-                                                      (lat[[m for m in lat if m.endswith(".tar.gz")][0]],
-                                                       lat[[m for m in lat if not m.endswith(".tar.gz")][0]])]
+    table = (REPO / "bench" / "results" / "long_audio.md").read_text()
+    assert table == markdown(b)
+    for line in table.strip().splitlines():
+        assert line in README, line
+
+
+def readme_table(header, text=README):
+    """Rows (cells) of the table in `text` whose header row starts with `header`."""
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[i + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return {r[0]: r for r in rows}
+
+
+def results_section(path, title):
+    """The text of one `### title` section of a RESULTS.md."""
+    text = path.read_text()
+    start = text.index(f"### {title}\n")
+    end = text.find("\n### ", start + 1)
+    return text[start: end if end > 0 else None]
+
+
+def test_earlier_head_table_matches_emodb_results():
+    """Each row's mean ± std cells and pooled WA / UA are those of its section in
+    egs/emodb/RESULTS.md (written by `sertk aggregate` from the runs' RESULTS.json)."""
+    sections = {"Whisper-base, padded 30 s window": "whisper_base_padded_refit",
+                "Whisper-base, trimmed": "whisper_base_refit",
+                "fbank (80 log-mel + deltas), no refit": "fbank (no refit)"}
+    rows = readme_table("| features | WA | UA |")
+    assert set(rows) == set(sections)
+    for label, title in sections.items():
+        sec = results_section(REPO / "egs" / "emodb" / "RESULTS.md", title)
+        (mean_row,) = [[c.strip(" *") for c in line.strip().strip("|").split("|")]
+                       for line in sec.splitlines() if line.startswith("| **mean ± std**")]
+        assert rows[label][1:4] == mean_row[1:4], label
+        pooled = re.search(r"Pooled over all test utterances: WA (\d+\.\d), UA (\d+\.\d)", sec).groups()
+        assert rows[label][4] == f"{pooled[0]} / {pooled[1]}", label
+
+
+def test_speed_table_matches_bench_results():
+    files = {"Whisper-base, trimmed": "emodb_whisper_trimmed_extract.json",
+             "Whisper-base, padded (60 files, 1 run)": "emodb_whisper_padded_extract.json",
+             "s3prl fbank (no CMVN)": "emodb_fbank_extract.json"}
+    rows = readme_table("| upstream | sertk utt/s |", SPEED)
+    assert set(rows) == set(files)
+    for label, name in files.items():
+        b = json.loads((REPO / "bench" / "results" / name).read_text())
+        want = [b["sertk_utt_per_s"], b["sertk_rtf"], b["bare_utt_per_s"], b["overhead_pct"]]
+        for cell, value in zip(rows[label][1:5], want):  # the table's cell is the value, rounded
+            cell = cell.rstrip(" %")
+            decimals = len(cell.split(".")[1]) if "." in cell else 0
+            assert float(cell) == pytest.approx(value, abs=0.5 * 10 ** -decimals + 1e-9), (label, cell, value)
