@@ -5,7 +5,7 @@ Both run the same upstream on the same utterances in the same length-sorted batc
 bare run has the audio preloaded and writes nothing, so the difference is sertk's overhead
 (audio loading, resampling, checks, ark/scp writing). Prints and optionally saves JSON.
 
-  tools/venv/bin/python bench/bench_extract.py --config egs/emodb/conf/extract_fbank.yaml \
+  tools/venv/bin/python bench/bench_extract.py --config egs/TEMPLATE/conf/extract_fbank.yaml \
       --data-dir egs/emodb/data/all [--max-utts 200] [--set upstream_conf.name_or_path=...]
 """
 import argparse
@@ -21,7 +21,7 @@ import torch
 from sertk.data.audio import load_audio
 from sertk.data.datadir import DataDir
 from sertk.features.config import load_extract_config
-from sertk.features.extract import _durations, extract, length_batches
+from sertk.features.extract import utterance_durations, extract, length_batches
 from sertk.features.upstreams import build_upstream
 
 
@@ -41,7 +41,7 @@ def main():
         d = DataDir(a.data_dir)
         if a.max_utts:
             d = d.subset(d.utts[: a.max_utts], tmp / "data")
-        durs = _durations(d)
+        durs = utterance_durations(d)
         audio_s = sum(durs.values())
 
         up = build_upstream(conf["upstream"], conf["upstream_conf"])  # also warms the imports

@@ -47,7 +47,7 @@ def timed(fn):
 
 
 def same_features(a: Path, b: Path) -> bool:
-    from sertk.features.extract import FeatureReader
+    from sertk.data.feature_reader import FeatureReader
     ra, rb = FeatureReader(a), FeatureReader(b)
     return ra.scp.keys() == rb.scp.keys() and all(np.array_equal(ra[u], rb[u]) for u in ra.scp)
 

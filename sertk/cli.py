@@ -273,7 +273,7 @@ def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speake
         if (pred.kind == "audio" and data_dir) or feat_dir:
             if feat_dir:
                 from sertk.data.datadir import DataDir
-                from sertk.features.extract import FeatureReader
+                from sertk.data.feature_reader import FeatureReader
                 readers = [FeatureReader(d) for d in split_feat_dirs(feat_dir)]
                 post = pred.from_features(DataDir(inputs[0]).utts, readers)
             else:
@@ -304,12 +304,14 @@ def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speake
 @click.argument("model_path")
 @click.argument("out_dir")
 def export(fmt, extract_config, model_path, out_dir):
-    """Export MODEL_PATH (best.pt or a packed model over Whisper features) with its Whisper
-    encoder as one ONNX graph in OUT_DIR; `sertk infer --model OUT_DIR` runs it with onnxruntime."""
+    """Export MODEL_PATH (best.pt or a packed model over one feature stream: Whisper trimmed, s3prl
+    fbank or librosa MFCCs) with its upstream as one ONNX graph in OUT_DIR, behind a numpy front
+    end (sertk/frontends.py); `sertk infer --model OUT_DIR` runs it with onnxruntime."""
     from sertk.export import export_onnx
     try:
         conf = yaml_load(Path(extract_config).read_text()) if extract_config else None
-        click.echo(f"{export_onnx(model_path, out_dir, conf)}: model.onnx, mel_filters.npy, meta.json")
+        out = export_onnx(model_path, out_dir, conf)
+        click.echo(f"{out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
 
@@ -438,11 +440,13 @@ def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow
     click.echo(_headline(m))
 
 
+HEADLINE = ("wa", "ua", "macro_f1", "ccc_v", "ccc_a", "ccc_d", "ccc", "gender_acc", "style_acc")
+
+
 def _headline(m) -> str:
-    parts = [f"{k} {100 * m[k]:.2f}" for k in ("wa", "ua", "macro_f1") if k in m]
-    parts += [f"{k} {m[k]:.3f}" for k in ("ccc_v", "ccc_a", "ccc_d", "ccc") if k in m]
-    parts += [f"{k} {100 * m[k]:.2f}" for k in ("gender_acc", "style_acc") if k in m]
-    return "  ".join(parts)
+    from sertk.score.metrics import METRICS
+    return "  ".join(f"{k} {100 * m[k]:.2f}" if METRICS[k].percent else f"{k} {m[k]:.3f}"
+                     for k in HEADLINE if k in m)
 
 
 @main.command()
@@ -463,11 +467,11 @@ def aggregate(out_file, title, command, inner_command, config, resolved, git, sc
                 resolved_configs=list(resolved), git=git)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
+    from sertk.score.metrics import METRICS
     s = r["summary"]
-    click.echo(f"{title}: " + "  ".join(
-        f"{k} {s[k]['mean'] * (100 if k in ('wa', 'ua', 'macro_f1') else 1):.3g} ± "
-        f"{s[k]['std'] * (100 if k in ('wa', 'ua', 'macro_f1') else 1):.2g}"
-        for k in ("wa", "ua", "macro_f1", "ccc") if k in s))
+    scale = {k: 100 if METRICS[k].percent else 1 for k in s}
+    click.echo(f"{title}: " + "  ".join(f"{k} {s[k]['mean'] * scale[k]:.3g} ± {s[k]['std'] * scale[k]:.2g}"
+                                        for k in ("wa", "ua", "macro_f1", "ccc") if k in s))
 
 
 @main.command()
@@ -485,7 +489,7 @@ def summarize(out_file, per_class, results):
 
 @main.command("compare")
 @click.argument("results", nargs=-1, required=True)
-@click.option("--metric", default="ua", show_default=True, help="ua, wa, macro_f1, ccc, ccc_v, ...")
+@click.option("--metric", default="ua", show_default=True, help="a metric of the RESULTS.json files: ua, wa, macro_f1, ccc, ccc_v, ...")
 @click.option("--out", "out_file", default=None, help="also write the table to this .md file")
 @click.option("--png", default=None, help="a plot of each fold's pair of scores")
 def compare_cmd(results, metric, out_file, png):

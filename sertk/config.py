@@ -77,3 +77,17 @@ def config_diff(old: dict, new: dict, prefix: str = "", limit: int = 3) -> str:
                 yield f"{pre}{k} {x!r} -> {y!r}"
     diffs = list(walk(old or {}, new or {}, prefix))
     return ", ".join(diffs[:limit]) + (f" (+{len(diffs) - limit} more)" if len(diffs) > limit else "") or "no difference"
+
+
+# Config keys naming an upstream's weights (a local dir/file or a hub name). `sertk pack` copies
+# local ones into the archive as "./upstream/<name>"; loading resolves them against the pack dir.
+PATH_KEYS = ("name_or_path", "path_or_url")
+
+
+def relocate_paths(conf: dict, pack_dir) -> None:
+    """Point the packed "./..." paths of a (nested) config at pack_dir (in place)."""
+    for key, value in list(conf.items()):
+        if isinstance(value, dict):
+            relocate_paths(value, pack_dir)
+        elif key in PATH_KEYS and isinstance(value, str) and value.startswith("./"):
+            conf[key] = str(Path(pack_dir) / value[2:])

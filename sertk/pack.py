@@ -12,13 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from sertk.config import yaml_load
+from sertk.config import PATH_KEYS, yaml_load
 
 from sertk.fileio import atomic_path, write_text
 from sertk.models.checkpoint import read_checkpoint, save_checkpoint
-
-
-PATH_KEYS = ("name_or_path", "path_or_url")
 
 
 def _copy_local_paths(conf, root: Path) -> None:
@@ -32,15 +29,6 @@ def _copy_local_paths(conf, root: Path) -> None:
             if not dst.exists():
                 (shutil.copytree if Path(value).is_dir() else shutil.copy)(value, dst)
             conf[key] = "./" + str(dst.relative_to(root))
-
-
-def relocate_paths(conf, pack_dir: Path) -> None:
-    """Inverse of _copy_local_paths when a packed model is loaded from pack_dir."""
-    for key, value in list(conf.items()):
-        if isinstance(value, dict):
-            relocate_paths(value, pack_dir)
-        elif key in PATH_KEYS and isinstance(value, str) and value.startswith("./"):
-            conf[key] = str(Path(pack_dir) / value[2:])
 
 
 def pack(exp_dir, extract_config, out_file, results=None) -> Path:

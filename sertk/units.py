@@ -25,15 +25,16 @@ log = logging.getLogger(__name__)
 
 @torch.no_grad()
 def encoder_frames(model, data_dir, layer: int, batch_size: int = 8, device: str = "cpu") -> Dict[str, np.ndarray]:
-    """utt -> (frames, dim) float32 of hidden layer `layer` of model.speech (a SpeechEncoder)."""
-    if not hasattr(model, "speech"):
+    """utt -> (frames, dim) float32 of hidden layer `layer` of the model's speech encoder (SERModel.speech_encoder)."""
+    speech = model.speech_encoder()
+    if speech is None:
         raise ValueError("`sertk units` needs a model that runs a speech encoder on audio (gmp_atl, mmer)")
     ds = AudioTextDataset(data_dir, require_labels=False)
     order = sorted(range(len(ds)), key=lambda i: ds.lengths[i])
     out = {}
     for k in tqdm(range(0, len(order), batch_size), desc=f"encode {Path(data_dir).name}"):
         batch = to_device(collate_audio([ds[i] for i in order[k: k + batch_size]]), device)
-        states, lens = model.speech.hidden_states(batch["wav"], batch["wav_lengths"])
+        states, lens = speech.hidden_states(batch["wav"], batch["wav_lengths"])
         x = states[layer].float().cpu().numpy()
         for u, h, n in zip(batch["utt"], x, lens.tolist()):
             out[u] = h[:n]
@@ -84,16 +85,3 @@ def make_units(model_path, fit_dir, label_dirs, out_dir, clusters=(64, 512, 4096
     return info
 
 
-class UnitReader:
-    """Frame labels of one scale: utt -> int64 array."""
-
-    def __init__(self, unit_dir):
-        self.dir = Path(unit_dir)
-        if not (self.dir / "units.scp").exists():
-            raise FileNotFoundError(f"{self.dir}/units.scp not found: run `sertk units` (GMP-ATL stage B) first")
-        self.scp = kaldiio.load_scp(str(self.dir / "units.scp"))
-
-    def __getitem__(self, utt):
-        if utt not in self.scp:
-            raise KeyError(f"utterance {utt}: no frame labels in {self.dir}/units.scp")
-        return np.asarray(self.scp[utt], dtype=np.int64)

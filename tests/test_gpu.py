@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from sertk.cli import main
 from sertk.devices import resolve_device
 from sertk.features.config import load_extract_config
-from sertk.features.extract import FeatureReader, extract
+from sertk.data.feature_reader import FeatureReader
+from sertk.features.extract import extract
 from sertk.features.upstreams import build_upstream
 from sertk.infer.predict import Predictor
 from sertk.train.config import load_config

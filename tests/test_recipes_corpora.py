@@ -35,6 +35,7 @@ def copy_recipe(name, root):
     (root / "TEMPLATE").symlink_to(REPO / "egs" / "TEMPLATE")
     d = root / name
     shutil.copytree(REPO / "egs" / name, d, symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    (d / "conf").mkdir(exist_ok=True)  # a recipe may have no own configs (TEMPLATE's serve)
     (d / "conf" / "train_tiny.yaml").write_text(TINY)
     return d
 

@@ -30,7 +30,7 @@ fold_seed=0
 extract_config=conf/extract_whisper_base.yaml  # "none": the model reads audio itself (MMER); no stage 3
                      # several configs ("conf/a.yaml conf/b.yaml"): one feature stream each (CAMuLeNet)
 extract_args=""      # key=value overrides of the (first) extraction config
-train_config=conf/train_pooled_mlp.yaml  # the default head (see the README)
+train_config=conf/train_pooled_mlp.yaml  # the default head (see docs/training.md)
 train_args=""        # key=value overrides, e.g. "optim_conf.lr=1e-4 seed=2"
 tag=""               # experiment name (default: train and extract config names [+ train_args])
 eval_set=test        # test | valid: fit on each fold's train split only and score its valid
@@ -66,13 +66,7 @@ Environment: WHISPER=/path/or/name  the Whisper encoder of Whisper extraction co
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$0: unexpected argument(s): $* (see --help)" >&2; exit 1; }
 
-# A config named conf/X.yaml that the recipe lacks is taken from TEMPLATE/conf/X.yaml, so the
-# shared defaults reach every recipe; a recipe's own conf/X.yaml wins.
-template_conf=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)/conf
-find_conf() {
-  if [ -e "$1" ] || [ ! -e "${template_conf}/$(basename "$1")" ]; then echo "$1"
-  else echo "${template_conf}/$(basename "$1")"; fi
-}
+. utils/find_conf.sh  # conf/X.yaml the recipe lacks: TEMPLATE/conf/X.yaml
 train_config=$(find_conf "${train_config}")
 # one dump dir per extraction config; several are passed on comma-separated (feature streams)
 extract_configs=(); [ "${extract_config}" = none ] || for c in ${extract_config}; do extract_configs+=("$(find_conf "${c}")"); done

@@ -18,7 +18,7 @@ class AudioTextDataset(LabelledUtterances):
                  vocab: Optional[CharVocab] = None, require_labels: bool = True, need_audio: bool = True,
                  unit_dirs: Optional[List] = None):
         super().__init__(data_dir, emotions, require_labels)
-        from sertk.units import UnitReader
+        from sertk.data.unit_reader import UnitReader
 
         self.units = [UnitReader(d) for d in unit_dirs or []]
         self.need_audio = need_audio

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sertk.data.datadir import ATTRIBUTES, NO_LABEL, DataDir
-from sertk.features.extract import FeatureReader
+from sertk.data.feature_reader import FeatureReader
 
 
 

@@ -30,7 +30,7 @@ from sertk.features.upstreams import build_upstream
 log = logging.getLogger(__name__)
 
 
-def _durations(d: DataDir):
+def utterance_durations(d: DataDir):
     if d.has("utt2dur"):
         return {u: float(v) for u, v in d.tables["utt2dur"].items()}
     out = {}
@@ -103,7 +103,7 @@ def extract(data_dir, out_dir, conf: dict, nj: int = 1, job: Optional[int] = Non
     upstream, upstream_conf, dtype = conf["upstream"], conf["upstream_conf"], conf["dtype"]
     batch_seconds = conf["batch_seconds"]
     d = DataDir(data_dir)
-    durs = _durations(d)
+    durs = utterance_durations(d)
     chunks = plan_chunks(d, durs, conf["chunk_utts"])
     jobs = range(1, nj + 1) if job is None else [job]
     mine = [(i, c) for i, c in enumerate(chunks) if (i % nj) + 1 in jobs]
@@ -156,35 +156,3 @@ def merge(d: DataDir, out_dir: Path, num_chunks: int) -> bool:
     write_table(out_dir / "utt2num_frames", lens.items())
     write_table(out_dir / "feats.scp", table.items())  # last: marks the extraction finished
     return True
-
-
-class FeatureReader:
-    """Lazy random access to extracted features: (layers, frames, dim) float32 arrays."""
-
-    def __init__(self, feat_dir):
-        import json
-
-        self.dir = Path(feat_dir)
-        scp = self.dir / "feats.scp"
-        if not scp.exists():
-            raise FileNotFoundError(f"{scp} not found: run the extraction stage first")
-        self.meta = json.loads((self.dir / "feats_meta.json").read_text())
-        self.scp = read_table(scp)
-        self.L, self.D = self.meta["num_layers"], self.meta["dim"]
-        self.lengths = {u: int(n) for u, n in read_table(self.dir / "utt2num_frames").items()}
-
-    def __contains__(self, utt):
-        return utt in self.scp
-
-    def __getitem__(self, utt) -> np.ndarray:
-        if utt not in self.scp:
-            raise KeyError(f"utterance {utt}: no features in {self.dir}/feats.scp")
-        import torch
-
-        # torch converts float16 and checks finiteness ~10x faster than numpy; a NaN/Inf
-        # anywhere makes the sum non-finite.
-        raw = kaldiio.load_mat(str(self.dir / self.scp[utt]))
-        x = torch.from_numpy(raw if raw.flags.writeable else raw.copy()).float()
-        if not torch.isfinite(x.sum()):
-            raise ValueError(f"utterance {utt}: NaN/Inf in stored features ({self.scp[utt]})")
-        return x.numpy().reshape(x.shape[0], self.L, self.D).transpose(1, 0, 2)

@@ -52,7 +52,7 @@ def _pad(wavs: List[np.ndarray]):
 
 
 @contextlib.contextmanager
-def _quiet_transformers():
+def quiet_transformers():
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
@@ -158,7 +158,7 @@ class WhisperEncoderExtractor(Upstream):
             raise ValueError(f"whisper convention must be 'trimmed' or 'padded', not {convention!r}")
         self.convention, self.layers, self.device = convention, layers, device
         self.fe = WhisperFeatureExtractor.from_pretrained(name_or_path)
-        with _quiet_transformers():  # encoder-only checkpoints report the decoder as missing
+        with quiet_transformers():  # encoder-only checkpoints report the decoder as missing
             self.encoder = WhisperModel.from_pretrained(name_or_path).get_encoder().to(device).float().eval()
         self.max_frames = self.encoder.embed_positions.weight.shape[0]  # 1500 = 30 s
 
@@ -291,9 +291,9 @@ class LibrosaMFCC(Upstream):
         self.frame_rate = 1000.0 / hop_ms
 
     def __call__(self, wavs):
-        import librosa
+        from sertk.frontends import librosa_mfcc  # one place: ONNX exports compute it there too
 
-        return [librosa.feature.mfcc(y=w, sr=16000, **self.kw).T[None].astype(np.float32) for w in wavs]
+        return [librosa_mfcc(w, **self.kw)[None] for w in wavs]
 
 
 @register_upstream("opensmile")

@@ -23,7 +23,7 @@ from sertk.fileio import read_table, write_json, write_table, write_text
 from sertk.models import MODELS, input_kind, model_args
 from sertk.models.checkpoint import load_model
 from sertk.models.losses import attribute_class
-from sertk.pack import relocate_paths
+from sertk.config import relocate_paths
 
 log = logging.getLogger("sertk.infer")
 
@@ -52,7 +52,7 @@ def resolve_model(model_path):
 def model_embeddings(model_path, feat_dir, utts) -> Dict[str, np.ndarray]:
     """utt -> the model's final utterance embedding (t-SNE, separability, probes)."""
     from sertk.data.dataset import split_feat_dirs
-    from sertk.features.extract import FeatureReader
+    from sertk.data.feature_reader import FeatureReader
     pred = Predictor(model_path).from_features(list(utts), [FeatureReader(f) for f in split_feat_dirs(feat_dir)])
     emb = {u: p["embedding"] for u, p in pred.items() if "embedding" in p}
     if not emb:

@@ -3,13 +3,14 @@ global MVN + learnable weighted sum of layers (or one layer) -> linear projectio
 pooling (mean, mean+std, attentive) -> MLP -> classes."""
 import torch.nn as nn
 
+from sertk.models.base import SERModel
 from sertk.models.losses import masked_cross_entropy
 from sertk.models.layers import NormalizedLayerSum, build_pooling, length_mask, mlp
 from sertk.models.registry import register_model
 
 
 @register_model("baseline")
-class FrozenUpstreamBaseline(nn.Module):
+class FrozenUpstreamBaseline(SERModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, layer="weighted",
                  pooling: str = "mean", projection_dim: int = 256, hidden_dims=(256,),
                  dropout: float = 0.2, input_dropout: float = 0.0):
@@ -21,9 +22,9 @@ class FrozenUpstreamBaseline(nn.Module):
         self.pool = build_pooling(pooling, projection_dim or input_dim)
         self.head = mlp(self.pool.out_dim, list(hidden_dims), num_classes, dropout)
 
-    def set_feature_stats(self, mean, std):
+    def set_feature_stats(self, stats):
         """Called by the trainer with training-split statistics of the cached features."""
-        self.layers.set_stats(mean, std)
+        self.layers.set_stats(*stats[0])
 
     def embed(self, feats, lengths):
         x = self.layers(feats)

@@ -20,6 +20,7 @@ import logging
 import torch
 import torch.nn as nn
 
+from sertk.models.base import SERModel
 from sertk.models.layers import NormalizedLayerSum, length_mask
 from sertk.models.losses import masked_cross_entropy
 from sertk.models.registry import register_model
@@ -62,7 +63,7 @@ def _fc_stack(in_dim, dims, dropout):
 
 
 @register_model("camulenet")
-class CAMuLeNet(nn.Module):
+class CAMuLeNet(SERModel):
     restore_overrides = {"alexnet_weights": "none"}  # a checkpoint brings its own AlexNet weights
 
     def __init__(self, input_layers, input_dim, num_classes: int, whisper_layer=-1, max_frames: int = 1500,

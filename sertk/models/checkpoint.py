@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sertk.config import relocate_paths
 from sertk.fileio import atomic_path
 from sertk.models.registry import build_model, restore_conf
 
@@ -74,8 +75,6 @@ def load_model(path, device="cpu", base_dir=None):
     are resolved against base_dir."""
     ckpt = read_checkpoint(path, map_location=device)
     if base_dir is not None:
-        from sertk.pack import relocate_paths
-
         relocate_paths(ckpt["config"]["model_conf"] or {}, base_dir)
     meta = ckpt["feats_meta"]
     io = ckpt.get("io") or {"input_layers": meta["num_layers"], "input_dim": meta["dim"],

@@ -18,6 +18,7 @@ split's mean/std, so any rating scale (1-5, 1-7, -1..1) trains the same way.
 import torch
 import torch.nn as nn
 
+from sertk.models.base import SERModel
 from sertk.models.layers import AttentivePooling, NormalizedLayerSum, feedforward, length_mask
 from sertk.models.losses import ccc_loss, masked_cross_entropy
 from sertk.models.registry import register_model
@@ -46,7 +47,7 @@ class Branch(nn.Module):
 
 
 @register_model("conformer_hier")
-class HierarchicalConformer(nn.Module):
+class HierarchicalConformer(SERModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, variant: str = "hier_cd",
                  layer="weighted", pre_encoder_dim: int = 80, encoder_conf: dict = None,
                  mlp_dims=(128, 32), dropout: float = 0.2, continuous_pooling: str = "per_dim",
@@ -89,8 +90,8 @@ class HierarchicalConformer(nn.Module):
             # per_dim: one output unit per dimension on its own embedding; shared: 3 units
             self.out_c = nn.ModuleList(nn.Linear(in_c, 3 // len(self.branch_c)) for _ in self.branch_c)
 
-    def set_feature_stats(self, mean, std):
-        self.layers.set_stats(mean, std)
+    def set_feature_stats(self, stats):
+        self.layers.set_stats(*stats[0])
 
     def set_target_stats(self, mean, std):
         self.avd_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))

@@ -7,7 +7,6 @@ loss = (1 - alpha) * L_emo + alpha * L_exp, alpha growing per epoch from `alpha`
 `alpha_step` up to `alpha_max` (so the emotion term never vanishes); `multitask: false` is the
 paper's "w/o MTL" row (no expression head, alpha 0).
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from espnet2.spk.encoder.ecapa_tdnn_encoder import EcapaTdnnEncoder
@@ -15,13 +14,14 @@ from espnet2.spk.loss.aamsoftmax import AAMSoftmax
 from espnet2.spk.pooling.chn_attn_stat_pooling import ChnAttnStatPooling
 from espnet2.spk.projector.rawnet3_projector import RawNet3Projector
 
+from sertk.models.base import SERModel
 from sertk.models.layers import NormalizedLayerSum
 from sertk.models.losses import masked_cross_entropy
 from sertk.models.registry import register_model
 
 
 @register_model("ecapa_mtl")
-class EcapaMTL(nn.Module):
+class EcapaMTL(SERModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, layer="weighted",
                  channels: int = 512, model_scale: int = 8, aggregation_dim: int = 1536,
                  embed_dim: int = 192, aam_margin: float = 0.2, aam_scale: float = 30.0,
@@ -41,8 +41,8 @@ class EcapaMTL(nn.Module):
         self.alpha0, self.alpha_step, self.alpha_max = alpha, alpha_step, alpha_max
         self.alpha = alpha if multitask else 0.0
 
-    def set_feature_stats(self, mean, std):
-        self.layers.set_stats(mean, std)
+    def set_feature_stats(self, stats):
+        self.layers.set_stats(*stats[0])
 
     def set_epoch(self, epoch: int):
         """The trainer calls this before each epoch (1-based): alpha's schedule."""

@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sertk.models.base import SERModel
 from sertk.models.layers import MeanPooling, length_mask
 from sertk.models.losses import masked_cross_entropy
 from sertk.models.pretrained import SpeechEncoder
@@ -53,7 +54,7 @@ class AMSoftmax(nn.Module):
 
 
 @register_model("gmp_atl")
-class GMPATL(nn.Module):
+class GMPATL(SERModel):
     input_kind = "audio"
 
     def __init__(self, num_classes: int, stage: str = "A", speech_encoder: dict = None,
@@ -89,17 +90,8 @@ class GMPATL(nn.Module):
             self.emotion = nn.Linear(proj_dim, num_classes)
         self.gender = nn.Linear(proj_dim, 2) if stage == "A" else None
 
-    @staticmethod
-    def needs_ctc(**_) -> bool:
-        return False
-
-    @staticmethod
-    def needs_text(**_) -> bool:
-        return False
-
-    @staticmethod
-    def needs_audio(**_) -> bool:
-        return True
+    def speech_encoder(self):
+        return self.speech
 
     @staticmethod
     def needs_units(stage: str = "A", cluster_sizes=(64, 512, 4096), **_) -> List[int]:

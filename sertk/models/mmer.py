@@ -13,6 +13,7 @@ from typing import Dict, List
 import torch
 import torch.nn as nn
 
+from sertk.models.base import SERModel
 from sertk.models.crossmodal import CrossModalFusion
 from sertk.models.layers import build_pooling, length_mask
 from sertk.models.losses import masked_cross_entropy
@@ -24,7 +25,7 @@ MODES = ("multimodal", "speech", "text")
 
 
 @register_model("mmer")
-class MMER(nn.Module):
+class MMER(SERModel):
     input_kind = "audio"  # the trainer feeds raw waveforms (+ transcripts), not cached features
 
     def __init__(self, num_classes: int, vocab_size: int = 0, mode: str = "multimodal",
@@ -70,6 +71,9 @@ class MMER(nn.Module):
     @staticmethod
     def needs_audio(mode: str = "multimodal", **_) -> bool:
         return mode != "text"
+
+    def speech_encoder(self):
+        return self.speech
 
     def forward(self, batch: Dict) -> Dict:
         out = {}

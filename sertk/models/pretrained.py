@@ -6,7 +6,7 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
-from sertk.features.upstreams import (_quiet_transformers, whisper_encode_trimmed, whisper_lengths,
+from sertk.features.upstreams import (quiet_transformers, whisper_encode_trimmed, whisper_lengths,
                                      whisper_mel_batch)
 from sertk.models.layers import length_mask
 
@@ -37,14 +37,14 @@ class SpeechEncoder(nn.Module):
             from transformers import WhisperFeatureExtractor, WhisperModel
 
             self.fe = WhisperFeatureExtractor.from_pretrained(name_or_path)
-            with _quiet_transformers():  # encoder-only checkpoints report the decoder as missing
+            with quiet_transformers():  # encoder-only checkpoints report the decoder as missing
                 self.model = WhisperModel.from_pretrained(name_or_path).get_encoder().float()  # fp16 checkpoints train in fp32
             self.hidden_size = self.model.config.d_model
             cnn = nn.ModuleList([self.model.conv1, self.model.conv2])
         elif source == "hf":
             from transformers import AutoModel
 
-            with _quiet_transformers():  # CTC/pretraining heads of a checkpoint are unused here
+            with quiet_transformers():  # CTC/pretraining heads of a checkpoint are unused here
                 self.model = AutoModel.from_pretrained(name_or_path)
             self.hidden_size = self.model.config.hidden_size
             # wav2vec2-base style models (group-norm CNN) were pretrained on zero-padded batches
@@ -126,7 +126,7 @@ class TextEncoder(nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        with _quiet_transformers():  # pooler/LM heads of a checkpoint are unused here
+        with quiet_transformers():  # pooler/LM heads of a checkpoint are unused here
             self.model = AutoModel.from_pretrained(name_or_path)
         self.hidden_size = self.model.config.hidden_size
         self.freeze, self.max_length = freeze, max_length

@@ -3,13 +3,14 @@ states averaged over time to one vector, read by a 1-D CNN as a one-channel sign
 Conv1d + BatchNorm + ReLU + dropout + max-pool -> flatten -> two fully connected layers."""
 import torch.nn as nn
 
+from sertk.models.base import SERModel
 from sertk.models.layers import MeanPooling, NormalizedLayerSum, length_mask
 from sertk.models.losses import masked_cross_entropy
 from sertk.models.registry import register_model
 
 
 @register_model("ptm_cnn")
-class PretrainedEmbeddingCNN(nn.Module):
+class PretrainedEmbeddingCNN(SERModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, layer=-1, channels: int = 64,
                  kernel_size: int = 3, pool_size: int = 2, hidden_dim: int = 128, dropout: float = 0.3):
         super().__init__()
@@ -21,8 +22,8 @@ class PretrainedEmbeddingCNN(nn.Module):
         self.head = nn.Sequential(nn.Linear(channels * (input_dim // pool_size), hidden_dim), nn.ReLU(),
                                   nn.Dropout(dropout), nn.Linear(hidden_dim, num_classes))
 
-    def set_feature_stats(self, mean, std):
-        self.layers.set_stats(mean, std)
+    def set_feature_stats(self, stats):
+        self.layers.set_stats(*stats[0])
 
     def forward(self, feats, lengths):
         x = self.layers(feats)

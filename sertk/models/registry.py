@@ -5,7 +5,11 @@ MODELS: Dict[str, type] = {}
 
 
 def register_model(name: str):
+    """Class decorator: `model: <name>` in a training config builds this SERModel subclass."""
     def deco(cls):
+        from sertk.models.base import SERModel
+        if not issubclass(cls, SERModel):
+            raise TypeError(f"model {name!r}: {cls.__name__} must subclass sertk.models.base.SERModel")
         if name in MODELS:
             raise ValueError(f"model {name!r} registered twice")
         MODELS[name] = cls
@@ -27,14 +31,14 @@ def restore_conf(name: str, conf: dict) -> dict:
     """model_conf for rebuilding a model whose weights come from a checkpoint: a model lists
     in `restore_overrides` the settings that only fetch initial weights (e.g. CAMuLeNet's
     ImageNet AlexNet), so loading a checkpoint never downloads what it then overwrites."""
-    return {**(conf or {}), **getattr(MODELS.get(name), "restore_overrides", {})}
+    return {**(conf or {}), **(MODELS[name].restore_overrides if name in MODELS else {})}
 
 
 def input_kind(name: str) -> str:
     """`features` (cached upstream features) or `audio` (raw waveforms + transcripts)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
-    return getattr(MODELS[name], "input_kind", "features")
+    return MODELS[name].input_kind
 
 
 def model_args(kind: str, batch: dict) -> tuple:

@@ -13,8 +13,8 @@ from typing import Dict, List
 import numpy as np
 
 from sertk.fileio import atomic_path, write_text
+from sertk.score.metrics import METRICS
 
-PERCENT = {"ua", "wa", "macro_f1", "weighted_f1", "gender_acc", "style_acc"}
 
 
 def load_runs(files) -> List[Dict]:
@@ -57,7 +57,7 @@ def compare(files, metric: str = "ua", out_file=None, png=None) -> str:
     missing = [r["file"] for r in runs if any(metric not in f for f in r["folds"])]
     if missing:
         raise ValueError(f"metric {metric!r} missing from the folds of {missing[0]}")
-    scale = 100.0 if metric in PERCENT else 1.0
+    scale = 100.0 if METRICS[metric].percent else 1.0
     unit = " (points)" if scale == 100 else ""
     ref = runs[0]
     nd = 2 if scale == 100 else 3  # decimals: points of a percentage, or CCC

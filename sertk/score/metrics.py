@@ -1,9 +1,37 @@
 """Metrics. WA = accuracy; UA = mean per-class recall over the classes present in the
 reference (a test speaker may lack a class); macro-F1 over those same classes."""
-from typing import Dict, List, Sequence
+from typing import Dict, List, NamedTuple, Sequence
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+
+
+class Metric(NamedTuple):
+    name: str              # as tables print it
+    classes: bool          # a class-label metric (vs V/A/D regression)
+    percent: bool          # shown x 100
+    higher_is_better: bool
+
+
+# Every metric, once: `sertk score` writes these keys, reports/`sertk compare`/the CLI show them,
+# the trainer selects on them (`select_metric`, valid split only).
+METRICS = {
+    "wa": Metric("WA", True, True, True), "ua": Metric("UA", True, True, True),
+    "macro_f1": Metric("macro-F1", True, True, True), "weighted_f1": Metric("weighted-F1", True, True, True),
+    "gender_acc": Metric("gender acc", True, True, True), "style_acc": Metric("expression acc", True, True, True),
+    "ccc_v": Metric("CCC V", False, False, True), "ccc_a": Metric("CCC A", False, False, True),
+    "ccc_d": Metric("CCC D", False, False, True), "ccc": Metric("mean CCC", False, False, True),
+    "mae_v": Metric("MAE V", False, False, False), "mae_a": Metric("MAE A", False, False, False),
+    "mae_d": Metric("MAE D", False, False, False),
+    "loss": Metric("loss", False, False, False),
+}
+SELECTABLE = ("ua", "wa", "ccc", "loss")  # what the trainer can select epochs and settings on
+
+
+def is_better(metric: str, new: float, best) -> bool:
+    if best is None:
+        return True
+    return new > best if METRICS[metric].higher_is_better else new < best
 
 
 def classification_metrics(ref: Sequence[str], hyp: Sequence[str], labels: List[str]) -> Dict:

@@ -9,7 +9,7 @@ import numpy as np
 
 from sertk.fileio import atomic_path, read_table, write_json, write_text
 from sertk.data.datadir import ATTRIBUTES, NO_LABEL, DataDir
-from sertk.score.metrics import avd_metrics, ccc, classification_metrics
+from sertk.score.metrics import METRICS, avd_metrics, ccc, classification_metrics
 
 def confusion_text(m: Dict) -> str:
     labels, cm = m["labels"], m["confusion"]
@@ -144,15 +144,13 @@ def git_hash() -> str:
         return "unknown"
 
 
-CATEGORICAL = ("wa", "ua", "macro_f1", "weighted_f1", "gender_acc", "style_acc")
-CONTINUOUS = ("ccc_v", "ccc_a", "ccc_d", "ccc", "mae_v", "mae_a", "mae_d")
-NAMES = {"wa": "WA", "ua": "UA", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "ccc_v": "CCC V",
-         "ccc_a": "CCC A", "ccc_d": "CCC D", "ccc": "mean CCC", "mae_v": "MAE V", "mae_a": "MAE A",
-         "mae_d": "MAE D", "gender_acc": "gender acc", "style_acc": "expression acc"}
+CATEGORICAL = tuple(k for k, m in METRICS.items() if m.classes)
+CONTINUOUS = tuple(k for k, m in METRICS.items() if not m.classes and k != "loss")
+NAMES = {k: m.name for k, m in METRICS.items()}
 
 
 def _fmt(key, x) -> str:
-    return f"{100 * x:.1f}" if key in CATEGORICAL else f"{x:.3f}"
+    return f"{100 * x:.1f}" if METRICS[key].percent else f"{x:.3f}"
 
 
 def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "",

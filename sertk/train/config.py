@@ -19,7 +19,7 @@ DEFAULTS = {
     "accum_grad": 1,            # batches per optimizer update (gradient accumulation)
     "max_epochs": 50,
     "patience": 10,             # early stopping on the valid split, in epochs
-    "select_metric": "ua",      # ua | wa | loss | ccc (mean V/A/D CCC); valid split only, never test
+    "select_metric": "ua",      # sertk.score.metrics.SELECTABLE (ccc: mean V/A/D CCC); valid split only, never test
     "average_best": 0,          # N > 1: best.pt = average of the N best epochs by valid metric
     "refit": False,             # then retrain on train+valid for the selected epochs (test untouched)
     "class_weight": False,      # inverse-frequency CE weights from the training split
@@ -96,6 +96,9 @@ def check_config(conf: dict, where: str) -> None:
             raise ValueError(f"{where}: {err}")
     if conf["model"] not in MODELS:
         raise ValueError(f"{where}: unknown model {conf['model']!r}; registered: {', '.join(sorted(MODELS))}")
+    from sertk.score.metrics import SELECTABLE
+    if conf["select_metric"] not in SELECTABLE:
+        raise ValueError(f"{where}: select_metric {conf['select_metric']!r}: use {', '.join(SELECTABLE)}")
     io_args = ("input_layers", "input_dim", "num_classes", "avd", "vocab_size", "input_dims")
     allowed = _signature_defaults(MODELS[conf["model"]].__init__, io_args)
     if allowed is not None:

@@ -29,7 +29,7 @@ from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
 from sertk.models.checkpoint import init_params, read_checkpoint, save_checkpoint, save_model
 from sertk.models.losses import attribute_class
-from sertk.score.metrics import avd_metrics, ua_from_indices
+from sertk.score.metrics import METRICS, avd_metrics, is_better, ua_from_indices
 from sertk.text.charvocab import CharVocab
 from sertk.config import config_diff, load_yaml
 from sertk.train.config import save_config
@@ -143,11 +143,6 @@ def evaluate(model, loader, device, class_weight=None, kind="features", vocab=No
     return res
 
 
-def _better(metric, new, best):
-    if best is None:
-        return True
-    return new < best if metric == "loss" else new > best
-
 
 def plot_curves(history, path):
     import matplotlib
@@ -189,7 +184,7 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
         log.info("%s exists: training already finished", done)
         return json.loads(done.read_text())
 
-    if getattr(MODELS.get(conf["model"]), "fits_on_pooled", False):  # `linear`, `pooled_mlp`
+    if MODELS[conf["model"]].fits_on_pooled:  # `linear`, `pooled_mlp`
         from sertk.train.pooled import train_pooled
 
         handler = add_log_file(exp_dir)
@@ -271,13 +266,9 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     if conf["init_param"] and "last.pt" not in os.listdir(exp_dir):  # on resume they come with last.pt
         log.info("initialised %d tensors from %s", init_params(model, conf["init_param"]), conf["init_param"])
     if "last.pt" not in os.listdir(exp_dir):  # on resume the stats come with the weights
-        if hasattr(model, "set_feature_stats") and kind == "features":
-            stats = [feature_stats(train_ds, r) for r in train_ds.readers]  # one per stream
-            if train_ds.multi_stream:
-                model.set_feature_stats(stats)
-            else:
-                model.set_feature_stats(*stats[0])
-        if hasattr(model, "set_target_stats") and train_ds.avd_stats() is not None:
+        if kind == "features":
+            model.set_feature_stats([feature_stats(train_ds, r) for r in train_ds.readers])  # one per stream
+        if train_ds.avd_stats() is not None:
             model.set_target_stats(*train_ds.avd_stats())
     model.to(device)
     class_weight = None
@@ -338,8 +329,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     while state["epoch"] < max_epochs and state["bad_epochs"] < patience:
         epoch = state["epoch"] + 1
         sampler.set_epoch(epoch)
-        if hasattr(model, "set_epoch"):  # models with a per-epoch schedule (ECAPA-MTL's alpha)
-            model.set_epoch(epoch)
+        model.set_epoch(epoch)  # per-epoch schedules (ECAPA-MTL's alpha); a no-op for most models
         ddp_model.train()
         t0, total, n = time.time(), 0.0, 0
         optimizer.zero_grad()
@@ -375,7 +365,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
             score = valid[metric]
         else:  # refit: the plan's epochs rank first, later ones first among them
             score = (epoch in plan) * 1e6 + epoch
-        improved = _better(metric if valid is not None else "ua", score, state["best"])
+        improved = is_better(metric if valid is not None else "ua", score, state["best"])
         if improved:
             state["best"], state["best_epoch"], state["bad_epochs"] = score, epoch, 0
         else:
@@ -412,7 +402,7 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
                 result["valid_averaged"] = info["valid"] = evaluate_valid()
                 # the average must be at least as good on valid as the best single epoch (on a
                 # one-speaker valid split it often is not); else best.pt stays that epoch
-                keep = not _better(metric, state["best"], info["valid"][metric])
+                keep = not is_better(metric, state["best"], info["valid"][metric])
                 result["averaged_epochs"] = epochs if keep else [state["best_epoch"]]
             if keep:
                 save_model(exp_dir / "best.pt", model, conf, emotions, train_ds.meta, info, io)
@@ -449,7 +439,7 @@ def _datasets(conf, kind, train_dir, feat_dir, emotions, exp_dir):
             vocab = CharVocab.build(train.table("text").values(), vocab_file)
         io["vocab_size"] = len(vocab)
     need_text, need_audio = cls.needs_text(**mconf), cls.needs_audio(**mconf)
-    scales = cls.needs_units(**mconf) if hasattr(cls, "needs_units") else []
+    scales = cls.needs_units(**mconf)
     if scales and not conf["units_dir"]:
         raise ValueError(f"{conf['model']} with these settings learns frame labels: set units_dir "
                          "(the output of `sertk units`)")
@@ -461,7 +451,7 @@ def _datasets(conf, kind, train_dir, feat_dir, emotions, exp_dir):
 def keep_nbest(state, exp_dir: Path, model, epoch: int, score: float, metric: str, n: int) -> None:
     """Keep the weights of the n best epochs by valid score in exp_dir/nbest/ (ESPnet-style
     checkpoint averaging); the ranking lives in the resumable training state."""
-    sign = 1 if metric == "loss" else -1
+    sign = -1 if METRICS[metric].higher_is_better else 1
     ranked = sorted([tuple(se) for se in state["nbest"]] + [(score, epoch)], key=lambda se: (sign * se[0], se[1]))
     kept, dropped = ranked[:n], ranked[n:]
     if (score, epoch) in kept:

@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from sertk.data.audio_dataset import AudioTextDataset, character_error_rate, collate_audio
 from sertk.data.datadir import DataDir

@@ -4,7 +4,8 @@ import pytest
 
 from sertk.features import extract as extract_mod
 from sertk.features.config import load_extract_config
-from sertk.features.extract import FeatureReader, extract
+from sertk.data.feature_reader import FeatureReader
+from sertk.features.extract import extract
 
 
 def _conf(**kw):

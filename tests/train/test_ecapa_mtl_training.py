@@ -3,7 +3,7 @@
 trained, its accuracy logged on valid, predicted at inference and scored on test."""
 import json
 
-from sertk.features.extract import FeatureReader
+from sertk.data.feature_reader import FeatureReader
 from sertk.infer.predict import Predictor
 from sertk.score.report import score_dir
 from sertk.train.config import load_config

@@ -33,6 +33,8 @@ datadir=data
 expdir=exp
 . ./path.sh
 . utils/parse_options.sh
+. utils/find_conf.sh  # conf/X.yaml the recipe lacks: TEMPLATE/conf/X.yaml
+conf_a=$(find_conf "${conf_a}"); conf_c=$(find_conf "${conf_c}"); conf_d=$(find_conf "${conf_d}")
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}) $*"; }
 [ -f ${datadir}/folds/num_folds ] || { echo "$0: no ${datadir}/folds: run ./run.sh --stop_stage 2 first" >&2; exit 1; }
 [ -n "${folds}" ] || folds=$(seq 1 "$(cat ${datadir}/folds/num_folds)" | xargs)

@@ -19,6 +19,8 @@ stage=1
 stop_stage=7
 nj=2
 . utils/parse_options.sh
+. utils/find_conf.sh  # conf/X.yaml the recipe lacks: TEMPLATE/conf/X.yaml
+extract_config=$(find_conf "${extract_config}"); train_config=$(find_conf "${train_config}")
 [ -f "${iemocap_data}/utt2style" ] || { echo "$0: --iemocap_data must be IEMOCAP's prepared data/all (with utt2style)" >&2; exit 1; }
 [ -f data/all/utt2style ] || { echo "$0: run ./run.sh --stop_stage 1 first (BAUM-1 data/all)" >&2; exit 1; }
 settings=${setting}; [ "${setting}" = both ] && settings="iemocap_acted+baum1s iemocap_spont+baum1a"

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sertk.data.datadir import DataDir
-from sertk.features.extract import FeatureReader
+from sertk.data.feature_reader import FeatureReader
 from sertk.score.metrics import classification_metrics
 
 

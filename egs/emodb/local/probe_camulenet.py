@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sertk.config import yaml_load
 from sertk.data.datadir import DataDir
 from sertk.data.dataset import split_feat_dirs
-from sertk.features.extract import FeatureReader
+from sertk.data.feature_reader import FeatureReader
 from sertk.infer.predict import model_embeddings
 
 

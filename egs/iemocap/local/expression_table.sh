@@ -17,6 +17,8 @@ datadir=data
 dumpdir=dump
 expdir=exp
 . utils/parse_options.sh
+. utils/find_conf.sh  # conf/X.yaml the recipe lacks: TEMPLATE/conf/X.yaml
+extract_config=$(find_conf "${extract_config}"); train_config=$(find_conf "${train_config}")
 
 feat_tag=$(basename "${extract_config}" .yaml); feat_tag=${feat_tag#extract_}
 feat=${dumpdir}/${feat_tag}
