@@ -44,10 +44,11 @@ def test_head_table_matches_each_recipes_generated_tables():
     assert checked == 20
 
 
-def test_design_table_matches_tools_results():
-    table = (REPO / "tools" / "results" / "head_designs_on_valid.md").read_text().split("\n\nBest")[0]
-    for line in table.strip().splitlines():
-        assert "  " + line in TRAINING, line
+def test_design_tables_match_tools_results():
+    for name in ("head_designs_on_valid.md", "probe_scaling_on_valid.md"):
+        table = (REPO / "tools" / "results" / name).read_text().split("\n\nBest")[0]
+        for line in table.strip().splitlines():
+            assert "  " + line in TRAINING, (name, line)
 
 
 def test_bench_figures_match_their_json():

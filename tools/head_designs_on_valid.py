@@ -5,11 +5,15 @@ train split only and scored on that fold's valid split (`./run.sh --stage 4 --ev
 with the best mean rank over the (corpus, metric) rows, and the mean score (which also weighs
 by how much), is the one to make the default.
 
-  tools/venv/bin/python tools/head_designs_on_valid.py [--feat whisper_base] [--json out.json]
+  tools/venv/bin/python tools/head_designs_on_valid.py [--designs heads|probe_scaling] [--feat whisper_base] [--json out.json]
 
 Runs behind the table (in each of egs/emodb, egs/emodb_hard, egs/urdu, egs/tava):
   ./run.sh --stage 4 --stop_stage 6 --eval_set valid --train_config conf/<config>.yaml [--train_args "..."]
-with the configs and arguments of DESIGNS below.
+with the configs and arguments of DESIGNS below (the tag suffix is what --train_args gives), and
+on EmoDB `utils/eval_on_features.sh --feat_dir dump/whisper_base_crop --eval_set valid exp/<tag>`
+for the cropped copy. Rows without a suffix were run with the config of their time: the plain
+pooled_mlp rows before robust scaling was its default (their RESULTS.json hold the resolved
+config: robust_scaling false).
 """
 import argparse
 import json
@@ -19,11 +23,22 @@ import numpy as np
 
 # label -> (training config, the tag suffix that --train_args gives)
 DESIGNS = {
-    "MLP ensemble + linear member (default)": ("train_pooled_mlp", ""),
-    "the same, robust scaling": ("train_pooled_mlp", "_robust_scaling_true"),
-    "MLP ensemble alone": ("train_pooled_mlp", "_linear_false"),
-    "linear probe, layer searched": ("train_linear", ""),
-    "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+    "heads": {
+        "MLP ensemble + linear member, plain z-scores": ("train_pooled_mlp", ""),
+        "the same, std floor + z cap (default)": ("train_pooled_mlp", "_robust_scaling_true"),
+        "the same, std floor / 10 + z cap": ("train_pooled_mlp", "_robust_floor_0.01"),
+        "the same, z cap only": ("train_pooled_mlp", "_robust_floor_0"),
+        "MLP ensemble alone, plain": ("train_pooled_mlp", "_linear_false"),
+        "linear probe, layer searched": ("train_linear", ""),
+        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+    },
+    # the linear probe over all layers under each scaling: which part of robust scaling costs
+    "probe_scaling": {
+        "plain z-scores": ("train_linear", "_layer_sets_all"),
+        "std floor + z cap": ("train_linear", "_layer_sets_all_robust_scaling_true"),
+        "std floor only": ("train_linear", "_layer_sets_all_robust_scaling_true_robust_clip_0"),
+        "z cap only": ("train_linear", "_layer_sets_all_robust_scaling_true_robust_floor_0"),
+    },
 }
 RECIPES = ("egs/emodb", "egs/emodb_hard", "egs/urdu", "egs/tava")
 METRICS = (("ua", "UA %"), ("ccc", "mean CCC"))
@@ -32,9 +47,11 @@ METRICS = (("ua", "UA %"), ("ccc", "mean CCC"))
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("recipes", nargs="*", default=list(RECIPES))
+    ap.add_argument("--designs", choices=sorted(DESIGNS), default="heads")
     ap.add_argument("--feat", default="whisper_base")
     ap.add_argument("--json", default=None, help="also write the scores and ranks here")
     a = ap.parse_args()
+    designs = DESIGNS[a.designs]
     root = Path(__file__).resolve().parents[1]
     rows = []  # (corpus, metric name, {design: score or None})
     for r in a.recipes:
@@ -43,7 +60,7 @@ def main():
         variants = sorted({p.name for p in (root / r / "exp").glob(f"*_{a.feat}*_on_valid/RESULTS_valid_*.json")})
         for results in ["RESULTS.json"] + variants:
             res = {}
-            for label, (config, suffix) in DESIGNS.items():
+            for label, (config, suffix) in designs.items():
                 f = root / r / "exp" / f"{config}_{a.feat}{suffix}_on_valid" / results
                 res[label] = json.loads(f.read_text()) if f.exists() else None
             corpus = Path(r).name + ("" if results == "RESULTS.json" else f" on {results[len('RESULTS_valid_'):-5]}")
@@ -51,7 +68,7 @@ def main():
                 scores = {d: x["pooled"][key] for d, x in res.items() if x is not None and key in x["pooled"]}
                 if scores:
                     rows.append((corpus, name, scores))
-    labels = list(DESIGNS)
+    labels = list(designs)
     ranks = {d: [] for d in labels}
     for _, _, scores in rows:
         if len(scores) == len(labels):  # rank only rows where every design ran

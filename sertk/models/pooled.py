@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from sertk.models.base import SERModel
 from sertk.models.layers import length_mask
 from sertk.models.registry import register_model
 
@@ -31,35 +32,49 @@ ROBUST_STD_FLOOR = 0.1  # x the layer's median std: a statistic (nearly) constan
 ROBUST_CLIP = 5.0       # |z| cap: a new condition moves a statistic by a bounded amount
 
 
-def fit_scaler(Z, robust: bool = False):
-    """Mean and std of (N, L, W) pooled statistics. `robust`: each std is floored at a tenth of
-    its layer's median std. A corpus of equal-length clips (the 2 s EmoDB copy) leaves Whisper's
-    positional-embedding statistics constant in training; plain z-scores then turn a clip 30 ms
-    shorter into |z| ~ 6000 and a confident wrong label."""
+def fit_scaler(Z, robust=False):
+    """Mean and std of (N, L, W) pooled statistics. `robust` (True, or (floor, clip)): each std
+    is floored at `floor` x its layer's median std. A corpus of equal-length clips (the 2 s
+    EmoDB copy) leaves Whisper's positional-embedding statistics constant in training; plain
+    z-scores then turn a clip 30 ms shorter into |z| ~ 6000 and a confident wrong label."""
     mean, std = Z.mean(0), np.maximum(Z.std(0), 1e-5)
-    if robust:
-        std = np.maximum(std, ROBUST_STD_FLOOR * np.median(std, axis=1, keepdims=True))
+    floor, _ = robust_params(robust)
+    if floor:
+        std = np.maximum(std, floor * np.median(std, axis=1, keepdims=True))
     return mean, std
 
 
-def apply_scaler(Z, mean, std, robust: bool = False):
-    """(Z - mean) / std, with |z| capped at ROBUST_CLIP when robust (numpy or torch)."""
+def apply_scaler(Z, mean, std, robust=False):
+    """(Z - mean) / std, with |z| capped at `clip` when robust (numpy or torch; clip 0: no cap)."""
     z = (Z - mean) / std
-    if not robust:
+    _, clip = robust_params(robust)
+    if not clip:
         return z
-    return z.clamp(-ROBUST_CLIP, ROBUST_CLIP) if isinstance(z, torch.Tensor) else np.clip(z, -ROBUST_CLIP, ROBUST_CLIP)
+    return z.clamp(-clip, clip) if isinstance(z, torch.Tensor) else np.clip(z, -clip, clip)
 
 
-class PooledStatsModel(nn.Module):
+def robust_params(robust):
+    """False/None -> (0, 0); True -> the defaults; (floor, clip) as given."""
+    if not robust:
+        return 0.0, 0.0
+    return (ROBUST_STD_FLOOR, ROBUST_CLIP) if robust is True else tuple(robust)
+
+
+class PooledStatsModel(SERModel):
     """Common part: statistics buffers (the checkpoint carries them) and forward via pooling.
     `fits_on_pooled` tells the trainer to fit through sertk.train.pooled."""
 
     fits_on_pooled = True
 
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
-                 robust_scaling: bool = False):
+                 robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
+                 robust_clip: float = ROBUST_CLIP):
         super().__init__()
-        self.num_classes, self.avd, self.robust = num_classes, avd, bool(robust_scaling)
+        if robust_floor < 0 or robust_clip < 0:
+            raise ValueError(f"robust_floor ({robust_floor}) and robust_clip ({robust_clip}) must be >= 0 (0: off)")
+        self.num_classes, self.avd = num_classes, avd
+        # what fit_scaler / apply_scaler get: False, or (std floor, |z| cap)
+        self.robust = (float(robust_floor), float(robust_clip)) if robust_scaling else False
         self.register_buffer("stat_mean", torch.zeros(input_layers, 2 * input_dim))
         self.register_buffer("stat_std", torch.ones(input_layers, 2 * input_dim))
         self.register_buffer("avd_mean", torch.zeros(3))
@@ -99,8 +114,9 @@ class LinearProbe(PooledStatsModel):
 
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  c_grid=(0.01, 0.1, 1.0), alpha_grid=(10.0, 100.0, 1000.0, 10000.0),
-                 layer_sets="each+all", robust_scaling: bool = False):
-        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling)
+                 layer_sets="each+all", robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
+                 robust_clip: float = ROBUST_CLIP):
+        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip)
         self.c_grid, self.alpha_grid, self.layer_sets = list(c_grid), list(alpha_grid), layer_sets
         if layer_sets not in ("each+all", "all"):
             raise ValueError(f"layer_sets {layer_sets!r}: use 'each+all' (every single layer and all "
@@ -155,8 +171,9 @@ class PooledMLP(PooledStatsModel):
                  layer="weighted", hidden: int = 256, dropout: float = 0.5, input_dropout: float = 0.2,
                  ensemble: int = 5, linear: bool = True, c_grid=(0.01, 0.1, 1.0),
                  alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all",
-                 robust_scaling: bool = False):
-        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling)
+                 robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
+                 robust_clip: float = ROBUST_CLIP):
+        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip)
         if linear_layer_sets not in ("each+all", "all"):
             raise ValueError(f"linear_layer_sets {linear_layer_sets!r}: use 'all' or 'each+all'")
         self.layer_sets = linear_layer_sets

@@ -1,4 +1,5 @@
 """Heads over pooled statistics: the frame path (inference) equals the pooled path (training)."""
+import pytest
 import numpy as np
 import torch
 
@@ -70,3 +71,24 @@ def test_robust_scaling_bounds_a_statistic_constant_in_training():
                         num_classes=2)
     model.set_pooled_stats(*fit_scaler(Z, True))
     np.testing.assert_allclose(model.standardise(torch.from_numpy(x)).numpy(), robust, atol=1e-6)
+
+
+def test_robust_scaling_parts_can_be_turned_off():
+    """robust_floor 0: plain stds, |z| still capped; robust_clip 0: floored stds, no cap."""
+    from sertk.models.pooled import apply_scaler, fit_scaler
+    rng = np.random.default_rng(1)
+    Z = rng.standard_normal((40, 2, 4)).astype(np.float32)
+    Z[:, 0, 0] = 0.3
+    x = Z[:1].copy()
+    x[0, 0, 0] += 1.0
+    plain_mean, plain_std = fit_scaler(Z)
+    mean, std = fit_scaler(Z, (0.0, 5.0))
+    np.testing.assert_array_equal(std, plain_std)
+    assert abs(apply_scaler(x, mean, std, (0.0, 5.0))[0, 0, 0]) == 5.0
+    mean, std = fit_scaler(Z, (0.1, 0.0))
+    assert std[0, 0] > plain_std[0, 0] and 5 < abs(apply_scaler(x, mean, std, (0.1, 0.0))[0, 0, 0]) < 1000
+    model = build_model("pooled_mlp", {"ensemble": 1, "robust_scaling": True, "robust_floor": 0.0}, input_layers=2,
+                        input_dim=2, num_classes=2)
+    assert model.robust == (0.0, 5.0)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        build_model("linear", {"robust_scaling": True, "robust_clip": -1.0}, input_layers=2, input_dim=2, num_classes=2)
