@@ -12,7 +12,7 @@ Input (`input_kind`):
 Output: a dict with any of
   "logits"          (B, classes) class scores (softmax gives the posteriors)
   "avd"             (B, 3) valence, arousal, dominance in the corpus's scale
-  "gender_logits" / "style_logits"   auxiliary heads (sertk.data.ATTRIBUTES)
+  "gender_logits" / "style_logits"   auxiliary heads (sertk.data.datadir.ATTRIBUTES)
   "embedding"       (B, E) the final utterance embedding (t-SNE plots)
   "ctc_loss"        a CTC task's loss; the model's ctc_greedy(out) then gives the decoded
                     characters, from which the trainer reports the valid CER

@@ -143,7 +143,6 @@ def evaluate(model, loader, device, class_weight=None, kind="features", vocab=No
     return res
 
 
-
 def plot_curves(history, path):
     import matplotlib
     matplotlib.use("Agg")
