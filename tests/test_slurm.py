@@ -122,7 +122,8 @@ def test_recipe_training_stage_through_slurm(slurm, tmp_path):
     args = "--num_folds 4 --extract_config conf/extract_fbank.yaml --train_config conf/train_small.yaml"
     run(f"./run.sh {args} --stop_stage 3", d)  # data and features here
     p = subprocess.run(f"./run.sh {args} --stage 4 --stop_stage 4 --folds '1 2'", cwd=d, shell=True,
-                       capture_output=True, text=True, env={**_env(), **env, "SERTK_CMD_BACKEND": "slurm"})
+                       capture_output=True, text=True, env={**_env(), **env, "SERTK_CMD_BACKEND": "slurm"},
+                       timeout=900)  # a job Slurm never starts fails the test instead of hanging CI
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     exp = d / "exp" / "train_small_fbank"
     for f in (1, 2):
