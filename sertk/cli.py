@@ -203,7 +203,17 @@ def extract(config, data_dir, out_dir, nj, job, num_threads, ngpu, overrides):
               help="0: CPU; 1: one GPU; N>1: DDP over N processes via torchrun (gloo on CPU).")
 @click.argument("overrides", nargs=-1)
 def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
-    """Train one fold. OVERRIDES are key=value (e.g. optim_conf.lr=1e-4 seed=3)."""
+    """Train one fold. OVERRIDES are key=value (e.g. optim_conf.lr=1e-4 seed=3). A chain config
+    (several training steps, e.g. GMP-ATL's A-D: sertk/train/chain.py) also takes NAME:key=value
+    for step NAME only and NAME:from=EXP_DIR to reuse a finished step of another experiment."""
+    from sertk.train.chain import is_chain, run_chain
+    try:
+        if is_chain(config):
+            result = run_chain(config, overrides, train_dir, valid_dir, feat_dir, exp_dir, ngpu)
+            click.echo(f"{exp_dir}: chain finished; the fold's model is step {result['final_step']}'s")
+            return
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        _fail(e)
     if ngpu > 1 and "RANK" not in os.environ:
         # Re-launch ourselves under torchrun: one process per device.
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",

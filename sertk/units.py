@@ -4,7 +4,8 @@ the FIT split alone are clustered by scikit-learn's MiniBatchKMeans at several s
 every frame of the given data dirs gets its cluster id at each scale.
 
 Output per scale: <out>/k<K>/units.{ark,scp} (int32 per utterance, one id per encoder frame)
-and centroids.npy (the k-means centres); <out>/units.done marks a finished run (a rerun is a no-op).
+and centroids.npy (the k-means centres); <out>/units.done marks a finished run (a rerun with the
+same settings is a no-op; other settings are refused).
 """
 import json
 import logging
@@ -60,15 +61,23 @@ def make_units(model_path, fit_dir, label_dirs, out_dir, clusters=(64, 512, 4096
     from sertk.models.checkpoint import load_model
 
     out = Path(out_dir)
-    if (out / "units.done").exists():
-        return json.loads((out / "units.done").read_text())
+    want = {"model": str(model_path), "fit_dir": str(fit_dir), "label_dirs": [str(d) for d in label_dirs],
+            "layer": layer, "clusters": [int(k) for k in clusters], "n_init": n_init, "max_frames": max_frames,
+            "seed": seed}
+    if (out / "units.done").exists():  # finished: only with the settings it was made with
+        info = json.loads((out / "units.done").read_text())
+        other = {k: (info.get(k), v) for k, v in want.items() if k in info and info[k] != v}
+        if other:
+            raise ValueError(f"{out} holds units made with other settings ("
+                             + ", ".join(f"{k} {a!r}, now {b!r}" for k, (a, b) in other.items())
+                             + "): choose another output dir or remove it")
+        return info
     model, _ = load_model(model_path, device)
     fit = encoder_frames(model, fit_dir, layer, device=device)
     frames = dict(fit)
     for d in label_dirs:
         frames.update(encoder_frames(model, d, layer, device=device))
-    info = {"model": str(model_path), "fit_dir": str(fit_dir), "label_dirs": [str(d) for d in label_dirs],
-            "layer": layer, "clusters": [int(k) for k in clusters], "fit_frames": int(sum(len(f) for f in fit.values())), "n_init": n_init}
+    info = dict(want, fit_frames=int(sum(len(f) for f in fit.values())))
     for k in clusters:
         log.info("k-means with %d clusters on %d frames of %s", k, info["fit_frames"], fit_dir)
         km = fit_kmeans(list(fit.values()), int(k), seed, max_frames, n_init)

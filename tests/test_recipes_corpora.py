@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.fake_corpora import make_iemocap, make_msp_podcast
-from tests.test_recipe import run
+from tests.test_recipe import run, run_fails
 
 TINY = """\
 model: conformer_hier
@@ -318,30 +318,41 @@ def test_iemocap_expression_table_and_cross_corpus(tmp_path):
 
 
 def test_iemocap_gmp_atl_stages(tmp_path, tiny_hubert):
-    """utils/run_gmp_atl.sh on IEMOCAP's session folds (one of them, for time) with a tiny random
-    HuBERT: stages A-D, ablations restarting from stage D, and the k-means never sees the test
-    session."""
+    """GMP-ATL's stages A-D as one chain config in ser.sh's training stage, on IEMOCAP's session
+    folds (one of them, for time) with a tiny random HuBERT: stages 5-7 infer, score and pack
+    stage D's model; ablations reuse finished steps of the first run; the k-means never sees the
+    test session; other step settings in a finished dir are refused."""
     d = copy_recipe("iemocap", tmp_path / "egs")
     run(f"IEMOCAP={make_iemocap(tmp_path / 'corpus')} ./run.sh --stop_stage 2", d)
-    tiny = (f"--train_args 'model_conf.speech_encoder.name_or_path={tiny_hubert} model_conf.lstm_hidden=8 "
-            "model_conf.proj_dim=8 max_epochs=2 accum_grad=1' --clusters 4,8 --folds 1")
-    out = run(f"utils/run_gmp_atl.sh {tiny}", d)
-    assert "fold1 stage D (encoder from exp/gmp_atl/fold1/C)" in out
+    small = (f"model_conf.speech_encoder.name_or_path={tiny_hubert} model_conf.lstm_hidden=8 "
+             "model_conf.proj_dim=8 max_epochs=2 accum_grad=1 C:model_conf.cluster_sizes=[4,8]")
+    chain = "--stage 4 --extract_config none --train_config conf/train_gmp_atl.yaml --folds 1"
+    run(f"./run.sh {chain} --tag gmp_atl --train_args '{small}'", d)
     exp = d / "exp" / "gmp_atl"
-    units = json.loads((exp / "fold1" / "units" / "units.done").read_text())
-    assert units["fit_dir"].endswith("folds/fold1/train") and units["layer"] == -3
+    assert "step D: train" in (exp / "fold1" / "log" / "train.log").read_text()
+    units = json.loads((exp / "fold1" / "B" / "units.done").read_text())
+    assert units["fit_dir"].endswith("folds/fold1/train") and units["layer"] == -3 and units["clusters"] == [4, 8]
     test_utts = set((d / "data" / "folds" / "fold1" / "test" / "utt2spk").read_text().split()[::2])
-    labelled = set((exp / "fold1" / "units" / "k8" / "units.scp").read_text().split()[::2])
+    labelled = set((exp / "fold1" / "B" / "k8" / "units.scp").read_text().split()[::2])
     assert labelled and not labelled & test_utts
-    assert (exp / "fold1" / "C" / "train.done").exists()
+    for step in "ACD":
+        assert (exp / "fold1" / step / "train.done").exists()
+    assert "init_param:\n- exp/gmp_atl/fold1/C/best.pt:speech." in (exp / "fold1" / "config.yaml").read_text()
+    assert (exp / "fold1" / "best.pt").read_bytes() == (exp / "fold1" / "D" / "best.pt").read_bytes()
     res = json.loads((exp / "RESULTS.json").read_text())
     assert len(res["folds"]) == 1 and "ua" in res["summary"]
-    # ablations from stage D reuse stages A-C of the first run: CE head, and no pseudo-labels
-    out = run(f"utils/run_gmp_atl.sh {tiny} --stage 4 --tag gmp_ce --a_from gmp_atl --c_from gmp_atl "
-              "--d_args model_conf.head=ce", d)
-    assert "stage A" not in out and "stage C" not in out and "encoder from exp/gmp_atl/fold1/C" in out
-    out = run(f"utils/run_gmp_atl.sh {tiny} --stage 4 --tag gmp_nogmp --a_from gmp_atl --no_gmp true", d)
-    assert "encoder from exp/gmp_atl/fold1/A" in out
+    assert list((exp / "packed").glob("*.tar.gz"))
+    # ablations: the CE head from the same A-C, and D straight from A (no pseudo-labels)
+    reuse = " ".join(f"{s}:from=exp/gmp_atl" for s in "ABC")
+    run(f"./run.sh {chain} --stop_stage 6 --tag gmp_ce --train_args '{small} {reuse} D:model_conf.head=ce'", d)
+    log = (d / "exp" / "gmp_ce" / "fold1" / "log" / "train.log").read_text()
+    assert "step C: train" in log and "(reused)" in log and not (d / "exp" / "gmp_ce" / "fold1" / "A").exists()
+    assert "head: ce" in (d / "exp" / "gmp_ce" / "fold1" / "D" / "config.yaml").read_text()
     assert json.loads((d / "exp" / "gmp_ce" / "RESULTS.json").read_text())["folds"]
-    cfg = (d / "exp" / "gmp_ce" / "fold1" / "D" / "config.yaml").read_text()
-    assert "head: ce" in cfg
+    run(f"./run.sh --stage 4 --stop_stage 4 --extract_config none --train_config conf/train_gmp_atl_nogmp.yaml "
+              f"--folds 1 --tag gmp_nogmp --train_args '{small.split(' C:')[0]} A:from=exp/gmp_atl'", d)
+    assert "gmp_atl/fold1/A/best.pt:speech." in (d / "exp" / "gmp_nogmp" / "fold1" / "D" / "config.yaml").read_text()
+    # another layer for B in the finished dir of the first run: refused, naming the setting
+    out = run_fails(f"./run.sh {chain} --stop_stage 4 --tag gmp_layer --train_args '{small} A:from=exp/gmp_atl "
+                    "B:from=exp/gmp_atl B:layer=-1'", d)
+    assert "layer -3, now -1" in out and "Traceback" not in out

@@ -56,6 +56,9 @@ Options (defaults in brackets):
   --extract_config F        [${extract_config}]   --extract_args \"k=v ...\"
                             (none: models that read audio themselves, e.g. MMER)
   --train_config F          [${train_config}]     --train_args \"k=v ...\"
+                            (a chain config runs several training steps per fold, e.g.
+                             conf/train_gmp_atl.yaml; --train_args \"D:k=v A:from=EXP\" then
+                             set or reuse one step: sertk/train/chain.py)
   --tag NAME                experiment name [train config + features (+ train_args)]
   --eval_set test|valid     valid: fit on train only, score the valid split (choosing settings) [${eval_set}]
 Environment: WHISPER=/path/or/name  the Whisper encoder of Whisper extraction configs (a local dir
