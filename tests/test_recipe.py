@@ -207,3 +207,23 @@ def test_eval_on_valid_and_provenance(recipe):
     (train_conf,) = [v for k, v in p["resolved_configs"].items() if k.endswith("config.yaml")]
     assert "fit_valid: false" in train_conf and "max_epochs: 8" in train_conf
     assert any(k.endswith("fbank/extract.yaml") for k in p["resolved_configs"])
+
+
+def test_fold_pipeline_keeps_finished_folds(recipe):
+    """--fold_pipeline: train -> infer -> score fold by fold, RESULTS.md re-aggregated as each fold
+    finishes; a run that stops at a broken fold still leaves the scores of the folds before it
+    (a GPU lease that ends early), and the rerun completes the rest."""
+    d, args, _ = recipe
+    run("rm -rf data_cut && cp -r data data_cut && mv data_cut/folds/fold2/train/wav.scp data_cut/wav.scp.bak", d)
+    cut = f"{args} --datadir data_cut --stage 4 --fold_pipeline true --max_parallel_folds 1 --tag pipe --stop_stage 6"
+    out = run_fails(f"./run.sh {cut}", d)
+    assert "fold1: trained, inferred and scored" in out and "fold2: trained" not in out
+    exp = d / "exp" / "pipe"
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 1 and "(folds 1 of 4 so far)" in (exp / "RESULTS.md").read_text()
+    run("mv data_cut/wav.scp.bak data_cut/folds/fold2/train/wav.scp", d)
+    out = run(f"./run.sh {cut}", d)
+    assert "fold1: already trained" in out and out.count("trained, inferred and scored") == 4
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 4 and "so far" not in (exp / "RESULTS.md").read_text()
+    assert min(f["ua"] for f in res["folds"]) > 0.6  # trained as by stages 4-6 (4 classes: chance 0.25)

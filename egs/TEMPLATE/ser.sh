@@ -39,6 +39,7 @@ corpus_vars=""       # run.sh: the environment variables naming the corpus (e.g.
                      # refuses to reuse data/ prepared from other values; RESULTS record them
 pack_fold=""         # fold whose model stage 7 packs (default: first fold run)
 skip_audio_check=false
+fold_pipeline=false  # true: stages 4-6 fold by fold, RESULTS.md updated as each fold finishes
 datadir=data
 dumpdir=dump
 expdir=exp
@@ -61,6 +62,8 @@ Options (defaults in brackets):
                              set or reuse one step: sertk/train/chain.py)
   --tag NAME                experiment name [train config + features (+ train_args)]
   --eval_set test|valid     valid: fit on train only, score the valid split (choosing settings) [${eval_set}]
+  --fold_pipeline true      stages 4-6 fold by fold (train, infer, score; RESULTS.md re-aggregated as each
+                            fold finishes: a run cut off early keeps its finished folds' scores) [${fold_pipeline}]
 Environment: WHISPER=/path/or/name  the Whisper encoder of Whisper extraction configs (a local dir
              or a hub name; default: the config's name_or_path)
 "
@@ -177,64 +180,108 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   done
 fi
 
-if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
-  log "Stage 4: train folds $(all_folds) -> ${exp}"
-  # what decides a fold's model: a finished fold trained from anything else is refused
-  inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"
+# Stages 4-6 for one fold, as functions: the stages below run each for all folds (the folds of
+# a stage in parallel), or --fold_pipeline true runs train -> infer -> score fold by fold and
+# re-aggregates RESULTS.md as each fold finishes, so a run cut off early (a GPU lease) still
+# leaves the scores of the folds it finished.
+# what decides a fold's model: a finished fold trained from anything else is refused
+inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"
+trained() {  # 0: fold $1 finished from these inputs; 1: not trained yet; exits on other inputs
+  local f=$1 quiet=${2:-false}
+  [ -f ${exp}/fold${f}/train.done ] || return 1
+  if [ ! -f ${exp}/fold${f}/train.inputs ]; then  # trained by an older sertk: its stored config
+    sertk train --config ${train_config} --ngpu ${ngpu} \
+      --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
+      "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args} >/dev/null || exit 1  # refuses another config
+    echo "${inputs}" > ${exp}/fold${f}/train.inputs
+  elif [ "$(cat ${exp}/fold${f}/train.inputs)" != "${inputs}" ]; then
+    log "  fold${f}: ${exp} was trained from other inputs (config hash, arguments, features: '$(cat ${exp}/fold${f}/train.inputs)'; now '${inputs}'): choose another --tag, or remove ${exp}"
+    exit 1
+  fi
+  ${quiet} || log "  fold${f}: already trained"
+}
+train_fold() {
+  local f=$1
+  mkdir -p ${exp}/fold${f}; echo "${inputs}" > ${exp}/fold${f}/train.inputs
+  # log/train.log: the job's whole output; fold*/train.log: the trainer's own log
+  env OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
+    sertk train --config ${train_config} --ngpu ${ngpu} \
+      --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
+      "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args}
+}
+infer_fold() {
+  local f=$1 out=${exp}/fold$1/decode_${eval_set}
+  [ -f ${out}/predictions.json ] && return 0
+  env OMP_NUM_THREADS=${threads} \
+    sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" ${seen_opt} --out ${out} ${datadir}/folds/fold${f}/${eval_set}
+}
+score_fold() {
+  local f=$1 test_dir=${datadir}/folds/fold$1/${eval_set} dec=${exp}/fold$1/decode_${eval_set}
+  local score_args=()  # whatever the model predicts and the test split has labels for
+  [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
+    score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
+  [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
+    score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
+  sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
+}
+aggregate() {  # RESULTS.md over the folds scored so far (all of them, once the run has finished)
+  local f score_dirs=() done_folds=()
   for f in $(all_folds); do
-    if [ -f ${exp}/fold${f}/train.done ]; then
-      if [ ! -f ${exp}/fold${f}/train.inputs ]; then  # trained by an older sertk: its stored config
-        sertk train --config ${train_config} --ngpu ${ngpu} \
-          --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
-          "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args} >/dev/null  # refuses another config
-        echo "${inputs}" > ${exp}/fold${f}/train.inputs
-      elif [ "$(cat ${exp}/fold${f}/train.inputs)" != "${inputs}" ]; then
-        log "  fold${f}: ${exp} was trained from other inputs (config hash, arguments, features: '$(cat ${exp}/fold${f}/train.inputs)'; now '${inputs}'): choose another --tag, or remove ${exp}"
-        exit 1
-      fi
-      log "  fold${f}: already trained"; continue
-    fi
-    mkdir -p ${exp}/fold${f}; echo "${inputs}" > ${exp}/fold${f}/train.inputs
-    # log/train.log: the job's whole output; fold*/train.log: the trainer's own log
-    fold_job env OMP_NUM_THREADS=${threads} ${train_cmd} --gpu ${ngpu} --num_threads ${threads} ${exp}/fold${f}/log/train.log \
-      sertk train --config ${train_config} --ngpu ${ngpu} \
-        --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
-        "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args}
+    [ -f ${exp}/fold${f}/score_${eval_set}/metrics.json ] || continue
+    score_dirs+=(${exp}/fold${f}/score_${eval_set}); done_folds+=(${f})
   done
-  wait_fold_jobs
-fi
-
-if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-  log "Stage 5: infer on each fold's ${eval_set} split"
-  for f in $(all_folds); do
-    out=${exp}/fold${f}/decode_${eval_set}
-    [ -f ${out}/predictions.json ] && continue
-    fold_job env OMP_NUM_THREADS=${threads} \
-      sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" ${seen_opt} --out ${out} ${datadir}/folds/fold${f}/${eval_set}
-  done
-  wait_fold_jobs
-fi
-
-if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
-  log "Stage 6: score each fold and aggregate -> ${exp}/RESULTS.md"
-  score_dirs=()
-  for f in $(all_folds); do
-    test_dir=${datadir}/folds/fold${f}/${eval_set}; dec=${exp}/fold${f}/decode_${eval_set}
-    score_args=()  # whatever the model predicts and the test split has labels for
-    [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
-      score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
-    [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
-      score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-    fold_job sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
-    score_dirs+=(${exp}/fold${f}/score_${eval_set})
-  done
-  wait_fold_jobs
-  title=${tag}; [ ${eval_set} = test ] || title+=" (scored on the valid split)"
-  resolved=("${exp}/fold$(all_folds | awk '{print $1}')/config.yaml")
+  [ ${#score_dirs[@]} -gt 0 ] || return 0
+  local title=${tag}; [ ${eval_set} = test ] || title+=" (scored on the valid split)"
+  local n; n=$(all_folds | wc -w)
+  [ ${#done_folds[@]} -eq ${n} ] || title+=" (folds ${done_folds[*]} of ${n} so far)"
+  local resolved=("${exp}/fold${done_folds[0]}/config.yaml") d
   for d in "${feat_dirs[@]}"; do resolved+=("${d}/extract.yaml"); done
   sertk aggregate --out ${exp}/RESULTS.md --title "${title}" --command "${user_cmd}" \
     --inner-command "${invocation}" --git "${git_state}" \
     $(printf -- '--resolved-config %s ' "${resolved[@]}") "${score_dirs[@]}"
+}
+pipeline_fold() {  # one fold's stages 4-6, then RESULTS.md over every fold scored so far
+  local f=$1
+  trained ${f} || train_fold ${f}
+  infer_fold ${f}
+  score_fold ${f}
+  log "  fold${f}: trained, inferred and scored"
+  if command -v flock >/dev/null; then  # one aggregation at a time; each sees every fold done so far
+    ( flock 9; aggregate >/dev/null ) 9>${exp}/.aggregate.lock
+  else aggregate >/dev/null; fi
+}
+
+pipelined=false
+if ${fold_pipeline} && [ ${stage} -le 4 ] && [ ${stop_stage} -ge 6 ]; then
+  log "Stages 4-6 fold by fold (--fold_pipeline): folds $(all_folds) -> ${exp}"
+  mkdir -p ${exp}
+  for f in $(all_folds); do trained ${f} true || true; done  # other inputs: refused before anything starts
+  for f in $(all_folds); do fold_job pipeline_fold ${f}; done
+  wait_fold_jobs
+  aggregate
+  pipelined=true
+fi
+
+if ! ${pipelined} && [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+  log "Stage 4: train folds $(all_folds) -> ${exp}"
+  for f in $(all_folds); do
+    trained ${f} && continue
+    fold_job train_fold ${f}
+  done
+  wait_fold_jobs
+fi
+
+if ! ${pipelined} && [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+  log "Stage 5: infer on each fold's ${eval_set} split"
+  for f in $(all_folds); do fold_job infer_fold ${f}; done
+  wait_fold_jobs
+fi
+
+if ! ${pipelined} && [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+  log "Stage 6: score each fold and aggregate -> ${exp}/RESULTS.md"
+  for f in $(all_folds); do fold_job score_fold ${f}; done
+  wait_fold_jobs
+  aggregate
 fi
 
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
