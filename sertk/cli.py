@@ -498,17 +498,31 @@ def summarize(out_file, per_class, results):
 
 
 @main.command("compare")
-@click.argument("results", nargs=-1, required=True)
+@click.argument("results", nargs=-1)
 @click.option("--metric", default="ua", show_default=True, help="a metric of the RESULTS.json files: ua, wa, macro_f1, ccc, ccc_v, ...")
 @click.option("--out", "out_file", default=None, help="also write the table to this .md file")
 @click.option("--png", default=None, help="a plot of each fold's pair of scores")
-def compare_cmd(results, metric, out_file, png):
+@click.option("--claims", default=None, help="a claims YAML (paper claims and the experiments behind them): "
+              "write the reproduction report instead (e.g. --out REPRODUCTION.md)")
+def compare_cmd(results, metric, out_file, png, claims):
     """Paired comparison of systems on the same folds: the first RESULTS.json (or exp dir) is
-    the reference; per-fold differences, bootstrap interval, Wilcoxon p-value."""
-    from sertk.score.compare import compare
+    the reference; per-fold differences, bootstrap interval, Wilcoxon p-value. Seeds of one
+    system: comma-joined (exp/a,exp/a_seed1,exp/a_seed2), paired seed by seed."""
+    from sertk.score.compare import compare, reproduction_report
     try:
+        if claims:
+            if results or png:
+                raise ValueError("--claims takes no RESULTS and no --png")
+            text = reproduction_report(claims)
+            if out_file:
+                from sertk.fileio import write_text
+                write_text(out_file, text)
+            click.echo(text, nl=False)
+            return
+        if not results:
+            raise ValueError("give two or more RESULTS.json (or exp dirs), or --claims")
         click.echo(compare(results, metric, out_file, png), nl=False)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, KeyError) as e:
         _fail(e)
 
 

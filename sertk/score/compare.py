@@ -1,10 +1,17 @@
-"""`sertk compare`: paired comparison of systems scored on the same folds.
+"""`sertk compare`: paired comparison of systems scored on the same folds (and seeds).
 
-Each system is a RESULTS.json of `sertk aggregate`. The first is the reference; every other one
-is compared with it fold by fold: the per-fold differences of a metric, their mean with a 95%
-bootstrap interval (resampling folds), and the Wilcoxon signed-rank p-value (scipy). Systems
-whose folds test different speakers (or a different number of utterances) are refused: a
-difference between unpaired runs says nothing. A PNG shows each fold's pair of scores.
+Each system is a RESULTS.json of `sertk aggregate` (or its exp dir); several runs of one system
+with different seeds are given comma-joined (`exp/a,exp/a_seed1,exp/a_seed2`). The first system
+is the reference; every other one is compared with it fold by fold: seed i of a system is paired
+with seed i of the reference on each fold, and a fold's difference is the mean over its seeds
+(folds, i.e. test speakers, are the independent units; seeds within a fold are not). Reported:
+the per-fold differences of a metric, their mean with a 95% bootstrap interval (resampling
+folds), the Wilcoxon signed-rank p-value (scipy) and a PNG of each fold's pair of scores.
+Systems whose folds test different speakers (or a different number of utterances) or that have
+another number of seeds are refused: a difference between unpaired runs says nothing.
+
+`reproduction_report` turns a claims file (YAML: one paper claim per entry, the experiments
+behind each side) into REPRODUCTION.md rows with a verdict read off the interval.
 """
 import json
 from pathlib import Path
@@ -16,16 +23,20 @@ from sertk.fileio import atomic_path, write_text
 from sertk.score.metrics import METRICS
 
 
-
 def load_runs(files) -> List[Dict]:
+    """One entry per system: name, file(s) and `seeds`, a list of RESULTS dicts (one per seed)."""
     runs = []
-    for f in files:
-        p = Path(f)
-        if p.is_dir():
-            p = p / "RESULTS.json"
-        if not p.exists():
-            raise FileNotFoundError(f"{p} not found (give exp/<tag>/RESULTS.json or exp/<tag>)")
-        runs.append({"name": p.parent.name, "file": str(p), **json.loads(p.read_text())})
+    for spec in files:
+        seeds = []
+        for f in str(spec).split(","):
+            p = Path(f)
+            if p.is_dir():
+                p = p / "RESULTS.json"
+            if not p.exists():
+                raise FileNotFoundError(f"{p} not found (give exp/<tag>/RESULTS.json or exp/<tag>)")
+            seeds.append({"file": str(p), **json.loads(p.read_text())})
+        name = Path(seeds[0]["file"]).parent.name + (f" (x{len(seeds)} seeds)" if len(seeds) > 1 else "")
+        runs.append({"name": name, "file": seeds[0]["file"], "seeds": seeds, "folds": seeds[0]["folds"]})
     return runs
 
 
@@ -35,10 +46,38 @@ def _fold_key(fold: Dict):
 
 def check_paired(runs: List[Dict]) -> None:
     ref = runs[0]
-    for r in runs[1:]:
-        if [_fold_key(f) for f in r["folds"]] != [_fold_key(f) for f in ref["folds"]]:
-            raise ValueError(f"{r['file']} and {ref['file']} were not scored on the same folds "
-                             "(test speakers or utterance counts differ): no paired comparison")
+    key = [_fold_key(f) for f in ref["folds"]]
+    for r in runs:
+        if len(r["seeds"]) != len(ref["seeds"]):
+            raise ValueError(f"{r['file']} has {len(r['seeds'])} seed run(s), {ref['file']} {len(ref['seeds'])}: "
+                             "give each system the same seeds")
+        for s in r["seeds"]:
+            if [_fold_key(f) for f in s["folds"]] != key:
+                raise ValueError(f"{s['file']} and {ref['file']} were not scored on the same folds "
+                                 "(test speakers or utterance counts differ): no paired comparison")
+
+
+def fold_scores(run: Dict, metric: str, scale: float) -> np.ndarray:
+    """(folds,) the metric per fold, averaged over the run's seeds."""
+    return np.mean([[f[metric] for f in s["folds"]] for s in run["seeds"]], 0) * scale
+
+
+def pooled_score(run: Dict, metric: str, scale: float):
+    vals = [s["pooled"][metric] for s in run["seeds"] if metric in s.get("pooled", {})]
+    return scale * float(np.mean(vals)) if len(vals) == len(run["seeds"]) else None
+
+
+def paired(ref: Dict, other: Dict, metric: str) -> Dict:
+    """Per-fold differences (other - reference, seed-averaged), their mean, 95% bootstrap
+    interval and Wilcoxon p-value; in points for percentages."""
+    from scipy.stats import wilcoxon
+
+    scale = 100.0 if METRICS[metric].percent else 1.0
+    a, b = fold_scores(ref, metric, scale), fold_scores(other, metric, scale)
+    d = b - a
+    lo, hi = bootstrap_interval(d)
+    p = float(wilcoxon(b, a).pvalue) if np.any(d != 0) else 1.0
+    return {"a": a, "b": b, "diff": d, "mean": float(d.mean()), "ci": (lo, hi), "p": p, "scale": scale}
 
 
 def bootstrap_interval(diff: np.ndarray, n: int = 10000, seed: int = 0):
@@ -48,38 +87,36 @@ def bootstrap_interval(diff: np.ndarray, n: int = 10000, seed: int = 0):
 
 
 def compare(files, metric: str = "ua", out_file=None, png=None) -> str:
-    from scipy.stats import wilcoxon
-
     runs = load_runs(files)
     if len(runs) < 2:
         raise ValueError("give at least two systems (the first is the reference)")
     check_paired(runs)
-    missing = [r["file"] for r in runs if any(metric not in f for f in r["folds"])]
+    missing = [s["file"] for r in runs for s in r["seeds"] if any(metric not in f for f in s["folds"])]
     if missing:
         raise ValueError(f"metric {metric!r} missing from the folds of {missing[0]}")
     scale = 100.0 if METRICS[metric].percent else 1.0
     unit = " (points)" if scale == 100 else ""
     ref = runs[0]
     nd = 2 if scale == 100 else 3  # decimals: points of a percentage, or CCC
-    a = np.array([f[metric] for f in ref["folds"]]) * scale
-    lines = [f"Paired comparison on {len(a)} folds, metric {metric}{unit}; reference `{ref['name']}` "
-             f"(per-fold mean {a.mean():.{nd}f}"
-             + (f", pooled {scale * ref['pooled'][metric]:.{nd}f}" if metric in ref.get("pooled", {}) else "") + ").", "",
+    a = fold_scores(ref, metric, scale)
+    pooled_ref = pooled_score(ref, metric, scale)
+    seeds = len(ref["seeds"])
+    lines = [f"Paired comparison on {len(a)} folds" + (f" x {seeds} seeds (a fold's score: the mean over its seeds)"
+                                                         if seeds > 1 else "")
+             + f", metric {metric}{unit}; reference `{ref['name']}` (per-fold mean {a.mean():.{nd}f}"
+             + (f", pooled {pooled_ref:.{nd}f}" if pooled_ref is not None else "") + ").", "",
              "| system | per-fold mean | pooled | mean difference | 95% bootstrap CI | Wilcoxon p | folds better / worse |",
              "|---|---|---|---|---|---|---|"]
     rows = []
     for r in runs[1:]:
-        b = np.array([f[metric] for f in r["folds"]]) * scale
-        d = b - a
-        lo, hi = bootstrap_interval(d)
-        p = float(wilcoxon(b, a).pvalue) if np.any(d != 0) else 1.0
-        pooled = scale * r["pooled"][metric] if metric in r.get("pooled", {}) else None
-        pooled_ref = scale * ref["pooled"][metric] if metric in ref.get("pooled", {}) else None
+        c = paired(ref, r, metric)
+        b, d, (lo, hi) = c["b"], c["diff"], c["ci"]
+        pooled = pooled_score(r, metric, scale)
         pooled_txt = "-" if pooled is None else f"{pooled:.{nd}f}" + (
             f" ({pooled - pooled_ref:+.{nd}f})" if pooled_ref is not None else "")
         rows.append((r["name"], b, d))
         lines.append(f"| {r['name']} | {b.mean():.{nd}f} | {pooled_txt} | {d.mean():+.{nd}f} | [{lo:+.{nd}f}, {hi:+.{nd}f}] "
-                     f"| {p:.3g} | {(d > 0).sum()} / {(d < 0).sum()} |")
+                     f"| {c['p']:.3g} | {(d > 0).sum()} / {(d < 0).sum()} |")
     lines += ["", "Per-fold differences (system - reference): "]
     lines += [f"- {name}: " + " ".join(f"{x:+.{nd}f}" for x in d) for name, _, d in rows]
     text = "\n".join(lines) + "\n"
@@ -88,6 +125,80 @@ def compare(files, metric: str = "ua", out_file=None, png=None) -> str:
     if png:
         plot_pairs(ref["name"], a, rows, metric + unit, png)
     return text
+
+
+CLAIM_KEYS = {"claim", "paper", "metric", "reference", "system", "direction", "note"}
+
+
+def verdict(ci, direction: str) -> str:
+    """`reproduced` when the 95% interval lies wholly on the claimed side of 0, `reversed` when
+    wholly on the other side, else `inconclusive`."""
+    lo, hi = ci
+    sign = 1 if direction == "higher" else -1
+    if sign * lo > 0 and sign * hi > 0:
+        return "reproduced"
+    if sign * lo < 0 and sign * hi < 0:
+        return "not reproduced (reversed)"
+    return "inconclusive"
+
+
+def reproduction_report(claims_file, root=None) -> str:
+    """REPRODUCTION.md from a claims YAML: `title`, `metric` (default for every claim), `seeds`
+    (how many runs each side must have) and `claims`, a list of {claim, paper, reference,
+    system, [metric], [direction: higher|lower], [note]} where reference / system are lists of
+    experiment dirs (one per seed, relative to `root`, default the claims file's recipe dir). A
+    claim whose experiments are not all there is listed as not run, with what is missing."""
+    from sertk.config import yaml_load
+
+    claims_file = Path(claims_file)
+    root = Path(root) if root else claims_file.parent.parent  # egs/<corpus>/conf/claims.yaml
+    spec = yaml_load(claims_file.read_text())
+    if not isinstance(spec, dict) or not isinstance(spec.get("claims"), list):
+        raise ValueError(f"{claims_file}: expected a mapping with a `claims` list")
+    seeds = int(spec.get("seeds", 3))
+    out = [f"# {spec.get('title', 'Reproduction')}", "",
+           f"Each row is one paper claim tested here as a paired difference (system - reference) over the same "
+           f"folds x {seeds} seeds (a fold's difference is the mean over its seeds), with a 95% bootstrap interval "
+           "over folds and the Wilcoxon p-value. Verdict: reproduced when the interval lies wholly on the claimed "
+           "side of 0, reversed when wholly on the other, else inconclusive. Generated by", "",
+           f"    sertk compare --claims {claims_file.relative_to(root) if claims_file.is_relative_to(root) else claims_file}"
+           " --out REPRODUCTION.md", "",
+           "| claim | paper | metric | reference | system | difference [95% CI] | Wilcoxon p | folds | verdict |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for i, c in enumerate(spec["claims"], 1):
+        unknown = set(c) - CLAIM_KEYS
+        if unknown or not {"claim", "reference", "system"} <= set(c):
+            raise ValueError(f"{claims_file}: claim {i}: needs claim, reference and system; unknown key(s) "
+                             f"{', '.join(sorted(unknown)) or 'none'}")
+        metric = c.get("metric", spec.get("metric", "ua"))
+        if metric not in METRICS:
+            raise ValueError(f"{claims_file}: claim {i}: unknown metric {metric!r}")
+        direction = c.get("direction", "higher" if METRICS[metric].higher_is_better else "lower")
+        sides = [[str(root / e) for e in (c[k] if isinstance(c[k], list) else [c[k]])] for k in ("reference", "system")]
+        names = [Path(s[0]).name for s in sides]
+        missing = [e for s in sides for e in s if not (Path(e) / "RESULTS.json").exists()]
+        few = [n for n, s in zip(names, sides) if len(s) < seeds]
+        cells = [c["claim"], str(c.get("paper", "-")), metric, f"`{names[0]}`", f"`{names[1]}`"]
+        if missing or few:
+            why = (f"missing {', '.join(str(Path(e).relative_to(root)) for e in missing)}" if missing else "") + \
+                  ("; " if missing and few else "") + (f"fewer than {seeds} seeds listed" if few else "")
+            out.append("| " + " | ".join(cells + ["-", "-", "-", f"not run ({why})"]) + " |")
+        else:
+            runs = load_runs([",".join(s) for s in sides])
+            check_paired(runs)
+            r = paired(runs[0], runs[1], metric)
+            nd = 2 if r["scale"] == 100 else 3
+            lo, hi = r["ci"]
+            d = r["diff"]
+            out.append("| " + " | ".join(cells + [f"{r['mean']:+.{nd}f} [{lo:+.{nd}f}, {hi:+.{nd}f}]", f"{r['p']:.3g}",
+                                                   f"{len(d)} ({(d > 0).sum()} up / {(d < 0).sum()} down)",
+                                                   verdict(r["ci"], direction)]) + " |")
+        if c.get("note"):
+            notes.append(f"- {c['claim']}: {c['note']}")
+    if notes:
+        out += ["", "Notes:", ""] + notes
+    return "\n".join(out) + "\n"
 
 
 def plot_pairs(ref_name, a, rows, label, path):

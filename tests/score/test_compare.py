@@ -34,3 +34,50 @@ def test_unpaired_runs_are_refused(tmp_path):
         compare([a, b])
     with pytest.raises(ValueError, match="at least two"):
         compare([a])
+
+
+def test_no_difference_and_seeds(tmp_path):
+    """Identical systems: difference 0, interval [0, 0], p 1. Seeds pair seed by seed and a fold's
+    difference is the mean over its seeds; another seed count is refused."""
+    a = _results(tmp_path / "a", [0.8, 0.7, 0.9, 0.6])
+    same = _results(tmp_path / "same", [0.8, 0.7, 0.9, 0.6])
+    assert "| same | 75.00 | 75.00 (+0.00) | +0.00 | [+0.00, +0.00] | 1 | 0 / 0 |" in compare([a, same])
+    a1 = _results(tmp_path / "a1", [0.7, 0.7, 0.8, 0.6])
+    b0 = _results(tmp_path / "b0", [0.9, 0.7, 0.9, 0.7])   # +10 0 0 +10 against a
+    b1 = _results(tmp_path / "b1", [0.7, 0.8, 0.9, 0.6])   # 0 +10 +10 0 against a1
+    text = compare([f"{a},{a1}", f"{b0},{b1}"])
+    assert "4 folds x 2 seeds" in text and "b0 (x2 seeds)" in text
+    assert "+5.00 +5.00 +5.00 +5.00" in text and "| +5.00 | [+5.00, +5.00] |" in text
+    with pytest.raises(ValueError, match="same seeds"):
+        compare([f"{a},{a1}", str(b0)])
+
+
+def test_reproduction_report_verdicts(tmp_path):
+    """Claims -> rows: a real gain reproduced, a reversed one, no difference inconclusive, a
+    claim whose runs are missing listed as not run (naming them)."""
+    import yaml
+    from sertk.score.compare import reproduction_report
+
+    exp = tmp_path / "egs" / "x" / "exp"
+    base = [0.70, 0.60, 0.80, 0.65, 0.75, 0.72]
+    for s in range(3):
+        _results(exp / f"ref_s{s}", [u + 0.01 * s for u in base])
+        _results(exp / f"up_s{s}", [u + 0.05 + 0.01 * s + 0.002 * i for i, u in enumerate(base)])
+        _results(exp / f"down_s{s}", [u - 0.04 + 0.01 * s for u in base])
+        _results(exp / f"flat_s{s}", [u + 0.01 * s + (0.01 if i % 2 else -0.01) for i, u in enumerate(base)])
+    runs = lambda n: [f"exp/{n}_s{s}" for s in range(3)]  # noqa: E731
+    conf = tmp_path / "egs" / "x" / "conf"
+    conf.mkdir(parents=True)
+    (conf / "claims.yaml").write_text(yaml.safe_dump({"title": "X", "metric": "ua", "seeds": 3, "claims": [
+        {"claim": "up helps", "paper": "+5", "reference": runs("ref"), "system": runs("up")},
+        {"claim": "down helps", "paper": "+2", "reference": runs("ref"), "system": runs("down")},
+        {"claim": "flat helps", "paper": "+1", "reference": runs("ref"), "system": runs("flat")},
+        {"claim": "never run", "paper": "+3", "reference": runs("ref"), "system": runs("absent"), "note": "needs a GPU"},
+    ]}))
+    text = reproduction_report(conf / "claims.yaml")
+    rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["up helps"].endswith("| 6 (6 up / 0 down) | reproduced |") and "+5.50 [" in rows["up helps"]
+    assert rows["down helps"].endswith("| not reproduced (reversed) |") and "-4.00 [-4.00, -4.00]" in rows["down helps"]
+    assert rows["flat helps"].endswith("| inconclusive |")
+    assert rows["never run"].endswith("| not run (missing exp/absent_s0, exp/absent_s1, exp/absent_s2) |")
+    assert "- never run: needs a GPU" in text and "sertk compare --claims conf/claims.yaml" in text
