@@ -30,6 +30,11 @@ def tava():
 
 
 @pytest.fixture(scope="session")
+def urdu():
+    return shared_path("URDU", SHARED / "data" / "urdu", "URDU corpus")
+
+
+@pytest.fixture(scope="session")
 def whisper_base():
     return shared_path("WHISPER_BASE", SHARED / "models" / "whisper-base-encoder", "Whisper-base encoder weights")
 

@@ -115,3 +115,23 @@ def test_speed_table_matches_bench_results():
             cell = cell.rstrip(" %")
             decimals = len(cell.split(".")[1]) if "." in cell else 0
             assert float(cell) == pytest.approx(value, abs=0.5 * 10 ** -decimals + 1e-9), (label, cell, value)
+
+
+def test_reproduction_reports_follow_their_claims_files():
+    """Every egs/*/conf/claims.yaml has its REPRODUCTION.md with one row per claim, in order, and the
+    command that writes it; rows with figures must be what `sertk compare --claims` computes now
+    from the local runs (where those runs exist)."""
+    import yaml
+
+    from sertk.score.compare import reproduction_report
+    files = sorted((REPO / "egs").glob("*/conf/claims.yaml"))
+    assert files
+    for f in files:
+        text = (f.parent.parent / "REPRODUCTION.md").read_text()
+        claims = [c["claim"] for c in yaml.safe_load(f.read_text())["claims"]]
+        assert [r[0] for r in table_rows(text, "")[1:]] == claims, f
+        assert "sertk compare --claims conf/claims.yaml --out REPRODUCTION.md" in text
+        now = {r[0]: r for r in table_rows(reproduction_report(f), "")[1:]}
+        for row in table_rows(text, "")[1:]:
+            if not row[-1].startswith("not run") and not now[row[0]][-1].startswith("not run"):
+                assert row == now[row[0]], f"{f.parent.parent.name}: {row[0]}"
