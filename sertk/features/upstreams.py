@@ -220,12 +220,13 @@ def whisper_mel_batch(fe, wavs, mel_lens):
     return mel
 
 
-def whisper_encode_trimmed(enc, mel, mel_lens, out_lens, mask_time_indices=None, mask_embed=None):
+def whisper_encode_trimmed(enc, mel, mel_lens, out_lens, mask_time_indices=None, mask_embed=None, stop=None):
     """All hidden states of a Whisper encoder on trimmed log-mels: the positional table sliced
     to the real length, padded frames masked in the convolutions and in self-attention.
     Differentiable (MMER fine-tunes through it). mask_time_indices (B, frames) with mask_embed
     (width,): those frames of the convolution output are replaced by mask_embed before the
-    positions are added (masked prediction, as HuBERT's mask embedding)."""
+    positions are added (masked prediction, as HuBERT's mask embedding). `stop`: only the
+    states up to the input of layer `stop` (no final layer norm)."""
     device = mel.device
     T = mel.shape[-1]
     frame_mask = (torch.arange(T, device=device)[None] < torch.tensor(mel_lens, device=device)[:, None])
@@ -233,17 +234,26 @@ def whisper_encode_trimmed(enc, mel, mel_lens, out_lens, mask_time_indices=None,
     x = torch.nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
     if mask_time_indices is not None:
         x = torch.where(mask_time_indices[..., None], mask_embed.to(x.dtype), x)
+    x = x + enc.embed_positions.weight[: x.shape[1]]
+    states = [x] + whisper_layers(enc, x, out_lens, 0, stop)
+    if stop is None:
+        states[-1] = enc.layer_norm(states[-1])  # as transformers: the last state is layer-normed
+    return states
+
+
+def whisper_layers(enc, x, out_lens, start: int, stop=None):
+    """The states after each of the encoder's layers `start` .. `stop` - 1 (default: the last),
+    given the input x (B, T, H) of layer `start` (no final layer norm); padded frames masked in
+    self-attention."""
     L = x.shape[1]
-    x = x + enc.embed_positions.weight[:L]
-    keep = torch.arange(L, device=device)[None] < torch.tensor(out_lens, device=device)[:, None]
-    attn = torch.zeros(len(mel_lens), 1, L, L, device=device, dtype=x.dtype)
+    keep = torch.arange(L, device=x.device)[None] < torch.as_tensor(out_lens, device=x.device)[:, None]
+    attn = torch.zeros(len(x), 1, L, L, device=x.device, dtype=x.dtype)
     attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
-    states = [x]
-    for layer in enc.layers:
-        x = layer(x, attention_mask=attn if len(mel_lens) > 1 else None)
+    states = []
+    for layer in enc.layers[start:stop]:
+        x = layer(x, attention_mask=attn if len(x) > 1 else None)
         x = x[0] if isinstance(x, tuple) else x
         states.append(x)
-    states[-1] = enc.layer_norm(x)  # as transformers: the last state is layer-normed
     return states
 
 

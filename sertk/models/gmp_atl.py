@@ -119,7 +119,7 @@ class GMPATL(SERModel):
             if mask is None:  # evaluation: score every real frame
                 mask = length_mask(lens, x.shape[1])
             return {"unit_logits": [head(x) for head in self.unit_heads], "unit_mask": mask, "lengths": lens}
-        x, lens = self.speech(wav, wav_len)
+        x, lens = self.speech(wav, wav_len, batch.get("utt"))
         m = length_mask(lens, x.shape[1])
         packed = nn.utils.rnn.pack_padded_sequence(x, lens.cpu(), batch_first=True, enforce_sorted=False)
         y, _ = self.lstm(packed)

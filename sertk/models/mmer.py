@@ -78,7 +78,7 @@ class MMER(SERModel):
     def forward(self, batch: Dict) -> Dict:
         out = {}
         if self.speech is not None:
-            s, s_len = self.speech(batch["wav"], batch["wav_lengths"])
+            s, s_len = self.speech(batch["wav"], batch["wav_lengths"], batch.get("utt"))
             s_mask = length_mask(s_len, s.shape[1])
             out["speech_hidden"], out["speech_lengths"] = s, s_len
         if self.text is not None:

@@ -1,13 +1,14 @@
 """Pretrained encoders run inside a model (not cached): a speech encoder that is fine-tuned
 and a text encoder that is usually frozen. Names load from the Hugging Face hub or s3prl;
 a local directory (save_pretrained layout) or checkpoint file works the same way."""
+import hashlib
 from typing import List, Optional
 
 import torch
 import torch.nn as nn
 
-from sertk.features.upstreams import (quiet_transformers, whisper_encode_trimmed, whisper_lengths,
-                                     whisper_mel_batch)
+from sertk.features.upstreams import (quiet_transformers, whisper_encode_trimmed, whisper_layers,
+                                     whisper_lengths, whisper_mel_batch)
 from sertk.models.layers import length_mask
 
 
@@ -20,13 +21,18 @@ class SpeechEncoder(nn.Module):
     source whisper: a Whisper encoder (name or dir) on each utterance's own log-mel (the
                   "trimmed" convention of the feature stage); its two convolutions are the CNN.
     The convolutional front end is frozen (`freeze_cnn`), the transformer trains.
+    `train_top_layers: k` (whisper, and hf wav2vec2 / HuBERT) trains only the top k transformer
+    layers (and the final layer norm where there is one): the frozen part (front end + bottom
+    layers) always runs as at inference, on each utterance alone, and its output is cached per
+    utterance in memory (keyed by utterance id and a SHA-1 of its samples), so it is
+    computed once per training run instead of every epoch; the trained layers mask the padding.
     Each waveform is normalised to zero mean / unit variance over its real samples (what the
     wav2vec2 feature extractor does) when `normalize` (not for Whisper, which takes log-mels).
     """
 
     def __init__(self, name_or_path: str = "facebook/wav2vec2-base", source: str = "hf",
                  freeze_cnn: bool = True, normalize: bool = True, attention_mask: str = "auto",
-                 path_or_url: Optional[str] = None):
+                 path_or_url: Optional[str] = None, train_top_layers: int = 0):
         super().__init__()
         if source not in ("hf", "s3prl", "whisper"):
             raise ValueError(f"speech encoder source must be hf, s3prl or whisper, not {source!r}")
@@ -66,6 +72,41 @@ class SpeechEncoder(nn.Module):
         if freeze_cnn:
             for p in cnn.parameters():
                 p.requires_grad_(False)
+        self.top, self._cut_cache = int(train_top_layers), {}
+        if self.top:
+            self._freeze_below_top()
+
+    def _layers(self):
+        return self.model.layers if self.source == "whisper" else self.model.encoder.layers
+
+    def _final_norm(self):
+        """The norm after the last layer: Whisper's, and stable-layer-norm hf models'."""
+        if self.source == "whisper":
+            return self.model.layer_norm
+        return self.model.encoder.layer_norm if getattr(self.model.config, "do_stable_layer_norm", False) else None
+
+    def _freeze_below_top(self):
+        if self.source == "s3prl" or (self.source == "hf" and self.model.config.model_type not in ("wav2vec2", "hubert")):
+            kind = self.source if self.source == "s3prl" else self.model.config.model_type
+            raise ValueError(f"train_top_layers works for whisper and hf wav2vec2/HuBERT encoders, not {kind}")
+        n = len(self._layers())
+        if not 0 < self.top <= n:
+            raise ValueError(f"train_top_layers {self.top}: the encoder has {n} layers")
+        self.cut = n - self.top  # index of the first trained layer
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        for m in list(self._layers()[self.cut:]) + [self._final_norm()]:
+            if m is not None:
+                for p in m.parameters():
+                    p.requires_grad_(True)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.top:  # the frozen part runs as at inference (no dropout): what the cache holds
+            self.model.eval()
+            for layer in self._layers()[self.cut:]:
+                layer.train(mode)
+        return self
 
     def _normalise(self, wav, lengths):
         mask = length_mask(lengths, wav.shape[1]).to(wav.dtype)
@@ -74,9 +115,10 @@ class SpeechEncoder(nn.Module):
         var = (((wav - mean) * mask) ** 2).sum(1, keepdim=True) / n
         return (wav - mean) / torch.sqrt(var + 1e-7) * mask
 
-    def forward(self, wav, lengths):
-        """The encoder's output frames (B, T, H) and their lengths."""
-        _, last, out_lens = self._encode(wav, lengths)
+    def forward(self, wav, lengths, keys=None):
+        """The encoder's output frames (B, T, H) and their lengths. `keys` (utterance ids):
+        with train_top_layers, the frozen part's output is cached under them."""
+        _, last, out_lens = self._encode(wav, lengths, keys=keys)
         return last, out_lens
 
     def output_lengths(self, lengths):
@@ -87,19 +129,24 @@ class SpeechEncoder(nn.Module):
             return self.model._get_feat_extract_output_lengths(lengths)
         raise ValueError("output lengths are computed for hf and whisper encoders only")
 
-    def hidden_states(self, wav, lengths, mask_time_indices=None, mask_embed=None):
+    def hidden_states(self, wav, lengths, mask_time_indices=None, mask_embed=None, keys=None):
         """Every layer's frames [(B, T, H)], input embedding first, and their lengths.
         mask_time_indices (B, T) bool: frames replaced by a learned mask embedding before the
         transformer (HuBERT-style masked prediction): the model's own for `hf` encoders,
-        `mask_embed` for Whisper; s3prl upstreams cannot mask."""
-        states, _, out_lens = self._encode(wav, lengths, mask_time_indices, mask_embed)
+        `mask_embed` for Whisper; s3prl upstreams cannot mask. With train_top_layers and `keys`,
+        the states below the first trained layer are None (the cache holds only its input)."""
+        states, _, out_lens = self._encode(wav, lengths, mask_time_indices, mask_embed, keys)
         return states, out_lens
 
-    def _encode(self, wav, lengths, mask_time_indices=None, mask_embed=None):
+    def _encode(self, wav, lengths, mask_time_indices=None, mask_embed=None, keys=None):
         """(all hidden states, the output frames, output lengths). The output is the last
         hidden state except for HF stable-layer-norm models, whose output adds the final norm."""
         if self.normalize:
             wav = self._normalise(wav, lengths)
+        if self.top:
+            if mask_time_indices is not None:
+                raise ValueError("masked prediction (GMP-ATL stage C) runs the whole encoder: train_top_layers must be 0")
+            return self._encode_top(wav, lengths, keys)
         if mask_time_indices is not None and (self.source == "s3prl" or (self.source == "whisper" and mask_embed is None)):
             raise ValueError(f"frame masking needs an hf encoder or a Whisper encoder with mask_embed (source {self.source!r})")
         if self.source == "s3prl":
@@ -115,6 +162,54 @@ class SpeechEncoder(nn.Module):
         out = self.model(wav, attention_mask=mask, mask_time_indices=mask_time_indices, output_hidden_states=True)
         out_lens = self.output_lengths(lengths).clamp(max=out.last_hidden_state.shape[1])
         return list(out.hidden_states), out.last_hidden_state, out_lens
+
+
+    def _bottom(self, wav1):
+        """(1, n) samples of one utterance -> (1, T, H): the input of the first trained layer."""
+        if self.source == "whisper":
+            w = [wav1[0].detach().cpu().numpy()]
+            mel_lens, out_lens = whisper_lengths(self.fe, w)
+            mel = whisper_mel_batch(self.fe, w, mel_lens).to(wav1.device)
+            return whisper_encode_trimmed(self.model, mel, mel_lens, out_lens, stop=self.cut)[self.cut]
+        mask = torch.ones_like(wav1, dtype=torch.long) if self.use_mask else None
+        return self.model(wav1, attention_mask=mask, output_hidden_states=True).hidden_states[self.cut]
+
+    def _cut_states(self, wav, lengths, keys):
+        """Per utterance, the frozen part's output (T_i, H): from the cache, or computed alone
+        (no padding) without gradients and cached when `keys` name the utterances."""
+        out = []
+        for i, n in enumerate(lengths.tolist()):
+            key = None if keys is None else (keys[i], hashlib.sha1(wav[i, :n].detach().cpu().numpy().tobytes()).hexdigest())
+            h = self._cut_cache.get(key) if key is not None else None
+            if h is None:
+                with torch.no_grad():
+                    h = self._bottom(wav[i:i + 1, :n])[0].float()
+                if key is not None:
+                    self._cut_cache[key] = h.cpu()
+            out.append(h.to(wav.device))
+        return out
+
+    def _encode_top(self, wav, lengths, keys):
+        cut = self._cut_states(wav, lengths, keys)
+        out_lens = torch.tensor([len(h) for h in cut], device=wav.device)
+        x = nn.utils.rnn.pad_sequence(cut, batch_first=True)
+        if self.source == "whisper":
+            tops = whisper_layers(self.model, x, out_lens, self.cut)
+        else:  # hf wav2vec2/HuBERT layers, the padding masked as Whisper's
+            tops, h, L = [], x, x.shape[1]
+            attn = None
+            if len(x) > 1:
+                keep = length_mask(out_lens, L)
+                attn = torch.zeros(len(x), 1, L, L, device=x.device, dtype=x.dtype)
+                attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
+            for layer in self._layers()[self.cut:]:
+                h = layer(h, attention_mask=attn)
+                h = h[0] if isinstance(h, tuple) else h
+                tops.append(h)
+        norm = self._final_norm()
+        if norm is not None:
+            tops[-1] = norm(tops[-1])
+        return [None] * self.cut + [x] + tops, tops[-1], out_lens
 
 
 class TextEncoder(nn.Module):
