@@ -31,7 +31,7 @@ def test_head_table_matches_each_recipes_generated_tables():
     header = next(line for line in README.splitlines() if line.startswith("| corpus | folds | metric (pooled)"))
     names = [c.strip() for c in header.strip("|").split("|")][3:]
     checked = 0
-    for corpus in ("emodb", "emodb_hard", "urdu", "tava"):
+    for corpus in ("emodb", "emodb_hard", "urdu", "emodb_urdu", "tava"):
         gen = (REPO / "egs" / corpus / "results" / "heads_vs_probe.md").read_text()
         summary = gen[gen.index("| system | folds |"):].split("\n\n")[0]  # the sertk summarize table
         head = [c.strip() for c in summary.splitlines()[0].strip("|").split("|")]
@@ -39,9 +39,12 @@ def test_head_table_matches_each_recipes_generated_tables():
         for row in table_rows(README, f"{corpus} |"):
             metric = {"UA %": "pooled UA", "mean CCC": "pooled mean CCC"}[row[2]]
             for name, value in zip(names, row[3:]):
+                if value == "-":  # a system not run on this corpus
+                    assert systems[name] not in rows, (corpus, name)
+                    continue
                 assert rows[systems[name]][head.index(metric)] == value, (corpus, name, metric)
                 checked += 1
-    assert checked == 20
+    assert checked == 23
 
 
 def test_design_tables_match_tools_results():
