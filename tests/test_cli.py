@@ -135,3 +135,17 @@ def test_finished_training_refuses_another_config(synth_folds, synth_fbank, tmp_
     assert invoke(*base).exit_code == 0  # the same config: a no-op
     r = invoke(*base, "optim_conf.lr=0.5")
     assert r.exit_code != 0 and "was trained with another config (optim_conf.lr 0.001 -> 0.5)" in r.output
+
+
+def test_compare_cli_claims_and_one_line_errors(tmp_path):
+    """`sertk compare --claims` writes the report; misuse is a one-line error, never a traceback."""
+    conf = tmp_path / "egs" / "x" / "conf"
+    conf.mkdir(parents=True)
+    (conf / "claims.yaml").write_text("claims:\n  - {claim: c, reference: [exp/a], system: [exp/b]}\n")
+    out = tmp_path / "REPRODUCTION.md"
+    r = invoke("compare", "--claims", conf / "claims.yaml", "--out", out)
+    assert r.exit_code == 0 and "not run (missing exp/a, exp/b" in out.read_text()
+    for args in (["compare"], ["compare", "--claims", conf / "claims.yaml", "exp/a"],
+                 ["compare", tmp_path / "nowhere", tmp_path / "nowhere2"]):
+        r = invoke(*args)
+        assert r.exit_code != 0 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output
