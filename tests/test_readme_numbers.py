@@ -58,6 +58,10 @@ def test_bench_figures_match_their_json():
     faults = json.loads((REPO / "bench" / "results" / "faults.json").read_text())["results"]
     n, k, i = (sum(r[x] for r in faults.values()) for x in ("trials", "killed", "identical"))
     assert f"{n} trials ({k} killed before the end), {i} reruns identical" in FLAT
+    top = json.loads((REPO / "bench" / "results" / "top_layers_emodb_fold1.json").read_text())
+    flat_speed = " ".join(SPEED.split())
+    assert " / ".join(f"{x:.1f}" for x in top["epoch_seconds_top2"]) + " s" in flat_speed
+    assert f"{top['speedup_after_first_epoch']:.2f}x per epoch after the first" in flat_speed
     # the long-audio table is the bench's own markdown, made from its JSON
     sys.path.insert(0, str(REPO / "bench"))
     from bench_long_audio import markdown
