@@ -1,6 +1,8 @@
 """Pretrained-encoder baseline of CAMuLeNet (Goel, Hira, Gupta): the frozen encoder's hidden
 states averaged over time to one vector, read by a 1-D CNN as a one-channel signal:
 Conv1d + BatchNorm + ReLU + dropout + max-pool -> flatten -> two fully connected layers."""
+from typing import Union
+
 import torch.nn as nn
 
 from sertk.models.base import SERModel
@@ -11,10 +13,11 @@ from sertk.models.registry import register_model
 
 @register_model("ptm_cnn")
 class PretrainedEmbeddingCNN(SERModel):
-    def __init__(self, input_layers: int, input_dim: int, num_classes: int, layer=-1, channels: int = 64,
+    def __init__(self, input_layers: int, input_dim: int, num_classes: int, layer: Union[int, str] = -1, channels: int = 64,
                  kernel_size: int = 3, pool_size: int = 2, hidden_dim: int = 128, dropout: float = 0.3):
         super().__init__()
-        self.layers = NormalizedLayerSum(input_layers, input_dim, layer)  # paper: the last layer
+        # paper: the last layer; `weighted`: a learned mix (for an encoder other than the paper's)
+        self.layers = NormalizedLayerSum(input_layers, input_dim, layer)
         self.pool = MeanPooling(input_dim)
         self.cnn = nn.Sequential(
             nn.Conv1d(1, channels, kernel_size, padding=kernel_size // 2), nn.BatchNorm1d(channels),

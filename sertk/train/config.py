@@ -5,6 +5,7 @@ model's constructor, optim_conf against the optimizer's, scheduler_conf against 
 scheduler's settings) and values of the wrong type are one-line errors naming key and file.
 """
 import inspect
+import typing
 
 from sertk.config import dump_yaml, load_yaml
 
@@ -65,12 +66,13 @@ def _type_error(key, value, default):
 
 
 def _signature_defaults(fn, skip=()):
-    """name -> default of fn's keyword parameters; None when it takes **kwargs (not checkable)."""
+    """name -> default of fn's keyword parameters; None when it takes **kwargs (not checkable).
+    A parameter annotated with a Union (e.g. `layer: Union[int, str] = -1`) takes any type."""
     params = inspect.signature(fn).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return None
-    return {n: (None if p.default is p.empty else p.default) for n, p in params.items()
-            if n not in skip and n != "self"}
+    return {n: (None if p.default is p.empty or typing.get_origin(p.annotation) is typing.Union else p.default)
+            for n, p in params.items() if n not in skip and n != "self"}
 
 
 def _check_section(section, given, allowed, where):
