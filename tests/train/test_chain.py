@@ -51,3 +51,4 @@ def test_chain_mistakes_are_one_line_errors(tmp_path, steps, overrides, message)
     with pytest.raises((ValueError, FileNotFoundError)) as e:
         load_chain(_chain(tmp_path, steps), overrides)
     assert message in str(e.value) and "\n" not in str(e.value)
+

@@ -220,3 +220,14 @@ def test_averaging_never_lowers_the_valid_score(synth_folds, synth_fbank, tmp_pa
     got = trainer_mod.evaluate(model, loader, "cpu")["ua"]
     assert got >= best_single - 1e-9
     assert r.get("average_rejected", False) == (r["valid_averaged"]["ua"] < best_single)
+
+
+def test_union_annotated_model_parameters_take_either_type():
+    """ptm_cnn's `layer: Union[int, str]`: an index or 'weighted'; plain int parameters still checked."""
+    from sertk.train.config import load_config
+    from tests.conftest import REPO
+    conf = REPO / "egs" / "TEMPLATE" / "conf" / "train_ptm_cnn.yaml"
+    assert load_config(conf, ["model_conf.layer=weighted"])["model_conf"]["layer"] == "weighted"
+    assert load_config(conf, ["model_conf.layer=3"])["model_conf"]["layer"] == 3
+    with pytest.raises(ValueError, match="model_conf.channels: expected an integer"):
+        load_config(conf, ["model_conf.channels=abc"])
