@@ -1,5 +1,6 @@
 """The whole staged recipe on a generated corpus: a new recipe made by setup.sh, all 7
 stages, then a rerun that must skip finished work, then `sertk infer` on the packed model."""
+import hashlib
 import json
 import os
 import subprocess
@@ -184,6 +185,17 @@ def test_stages_never_mix_runs(recipe):
         conf.write_text(original.replace("max_epochs: 8", "max_epochs: 9"))
         out = run_fails(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1", d)
         assert "was trained from other inputs" in out and "choose another --tag" in out
+        conf.write_text("# a comment changes nothing that trains\n" + original)
+        assert "fold1: already trained" in run(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1", d)
+        # a fold recorded by an older sertk (hash of the raw file), file unchanged: the same inputs
+        record = d / "exp" / "train_small_fbank" / "fold1" / "train.inputs"
+        now = record.read_text()
+        record.write_text(hashlib.sha1(conf.read_bytes()).hexdigest()[:12] + now[12:])
+        assert "fold1: already trained" in run(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1", d)
+        assert record.read_text() == now
+        conf.write_text("model: [unclosed\n")
+        out = run_fails(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1", d)
+        assert "train_small.yaml: not valid YAML" in out and "Traceback" not in out
     finally:
         conf.write_text(original)
     out = run_fails(f"./run.sh {args} --stage 3 --stop_stage 3 --extract_args 'dtype=float16'", d)

@@ -184,8 +184,17 @@ fi
 # a stage in parallel), or --fold_pipeline true runs train -> infer -> score fold by fold and
 # re-aggregates RESULTS.md as each fold finishes, so a run cut off early (a GPU lease) still
 # leaves the scores of the folds it finished.
-# what decides a fold's model: a finished fold trained from anything else is refused
-inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"
+# what decides a fold's model: a finished fold trained from anything else is refused. The
+# config's hash is of its parsed content (a comment edit is no change); older sertk hashed the
+# raw file, and a fold recorded that way with the file unchanged is taken as the same inputs.
+config_hash=$(python -c 'import hashlib, json, sys, yaml
+try:
+    conf = yaml.safe_load(open(sys.argv[1]))
+except yaml.YAMLError as e:
+    sys.exit(f"{sys.argv[1]}: not valid YAML ({str(e).splitlines()[0]})")
+print(hashlib.sha1(json.dumps(conf, sort_keys=True, default=str).encode()).hexdigest()[:12])' "${train_config}")
+inputs="${config_hash} ${train_args} ${feat_dir}"
+raw_inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"
 trained() {  # 0: fold $1 finished from these inputs; 1: not trained yet; exits on other inputs
   local f=$1 quiet=${2:-false}
   [ -f ${exp}/fold${f}/train.done ] || return 1
@@ -194,6 +203,8 @@ trained() {  # 0: fold $1 finished from these inputs; 1: not trained yet; exits 
       --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
       "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args} >/dev/null || exit 1  # refuses another config
     echo "${inputs}" > ${exp}/fold${f}/train.inputs
+  elif [ "$(cat ${exp}/fold${f}/train.inputs)" = "${raw_inputs}" ]; then
+    echo "${inputs}" > ${exp}/fold${f}/train.inputs  # recorded by an older sertk (raw file hash)
   elif [ "$(cat ${exp}/fold${f}/train.inputs)" != "${inputs}" ]; then
     log "  fold${f}: ${exp} was trained from other inputs (config hash, arguments, features: '$(cat ${exp}/fold${f}/train.inputs)'; now '${inputs}'): choose another --tag, or remove ${exp}"
     exit 1
