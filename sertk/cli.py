@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sertk.config import yaml_load
+from sertk.config import read_yaml
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -137,10 +137,9 @@ def data_import(root, out_dir, pattern, labels, genders, skip_unmatched):
     try:
         label_map = spk2gender = None
         if labels:
-            label_map = {str(k): str(v) for k, v in (yaml_load(Path(labels).read_text()) or {}).items()}
+            label_map = {str(k): str(v) for k, v in (read_yaml(labels) or {}).items()}
         if genders:
-            text = Path(genders).read_text()
-            spk2gender = yaml_load(text) if genders.endswith((".yaml", ".yml")) else read_table(genders)
+            spk2gender = read_yaml(genders) if genders.endswith((".yaml", ".yml")) else read_table(genders)
         r = import_tree(root, out_dir, pattern, label_map, spk2gender, skip_unmatched)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
@@ -268,7 +267,7 @@ def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speake
     try:
         conf = None
         if extract_config:  # several comma-separated configs: one per feature stream
-            confs = [yaml_load(Path(c).read_text()) for c in extract_config.split(",")]
+            confs = [read_yaml(c) for c in extract_config.split(",")]
             conf = confs[0] if len(confs) == 1 else confs
         from sertk.export import OnnxPredictor, is_onnx_export
         if is_onnx_export(model_path):  # onnxruntime, no torch model
@@ -319,7 +318,7 @@ def export(fmt, extract_config, model_path, out_dir):
     end (sertk/frontends.py); `sertk infer --model OUT_DIR` runs it with onnxruntime."""
     from sertk.export import export_onnx
     try:
-        conf = yaml_load(Path(extract_config).read_text()) if extract_config else None
+        conf = read_yaml(extract_config) if extract_config else None
         out = export_onnx(model_path, out_dir, conf)
         click.echo(f"{out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
     except (ValueError, FileNotFoundError) as e:

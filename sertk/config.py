@@ -20,6 +20,16 @@ def yaml_load(text: str):
     return yaml.load(text, Loader=_Loader)
 
 
+def read_yaml(path):
+    """The parsed YAML file at `path`; a syntax error is a ValueError naming the file and line."""
+    try:
+        return yaml_load(Path(path).read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', None) or e.__class__.__name__})") from None
+
+
 def deep_update(base: dict, new: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in (new or {}).items():
@@ -49,7 +59,7 @@ def load_yaml(path=None, overrides=(), defaults=None, strict: bool = True) -> di
     conf = copy.deepcopy(defaults or {})
     layers = []
     if path:
-        layers.append((str(path), yaml_load(Path(path).read_text()) or {}))
+        layers.append((str(path), read_yaml(path) or {}))
     layers += [(f"override {o!r}", parse_override(o)) for o in overrides]
     for where, layer in layers:
         if strict and defaults is not None:

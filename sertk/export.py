@@ -145,7 +145,7 @@ class OnnxPredictor:
     def __init__(self, export_dir):
         import onnxruntime as ort
 
-        from sertk.config import yaml_load
+        from sertk.config import read_yaml
 
         d = Path(export_dir)
         self.front_end = FrontEnd.load(d)
@@ -153,7 +153,7 @@ class OnnxPredictor:
         self.session = ort.InferenceSession(str(d / "model.onnx"), providers=["CPUExecutionProvider"])
         self.outputs, self.emotions = meta["outputs"], meta["emotions"]
         self.max_samples = int(meta["max_seconds"] * 16000) if meta.get("max_seconds") else None
-        self.extract_conf = yaml_load((d / "extract.yaml").read_text())
+        self.extract_conf = read_yaml(d / "extract.yaml")
         self.seen_speakers, self.seen_in_input = set(), []
 
     def from_waveforms(self, wavs: Dict[str, np.ndarray]):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from sertk.config import PATH_KEYS, yaml_load
+from sertk.config import PATH_KEYS, read_yaml
 
 from sertk.fileio import atomic_path, write_text
 from sertk.models.checkpoint import read_checkpoint, save_checkpoint
@@ -42,7 +42,7 @@ def pack(exp_dir, extract_config, out_file, results=None) -> Path:
         root.mkdir()
         ckpt = read_checkpoint(best)
         if extract_config:  # comma-separated: one config per feature stream, stored as a list
-            confs = [yaml_load(Path(c).read_text()) for c in str(extract_config).split(",")]
+            confs = [read_yaml(c) for c in str(extract_config).split(",")]
             for conf in confs:
                 _copy_local_paths(conf, root)
             write_text(root / "extract.yaml", yaml.safe_dump(confs[0] if len(confs) == 1 else confs,

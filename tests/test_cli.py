@@ -149,3 +149,12 @@ def test_compare_cli_claims_and_one_line_errors(tmp_path):
                  ["compare", tmp_path / "nowhere", tmp_path / "nowhere2"]):
         r = invoke(*args)
         assert r.exit_code != 0 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_invalid_yaml_config_is_a_one_line_error(synth_folds, synth_fbank, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    fold = synth_folds / "fold1"
+    r = invoke("train", "--config", bad, "--train-dir", fold / "train", "--valid-dir", fold / "valid",
+               "--feat-dir", synth_fbank, "--exp-dir", tmp_path / "exp")
+    assert r.exit_code != 0 and f"{bad}, line 2: not valid YAML" in r.output and "Traceback" not in r.output, r.output

@@ -187,11 +187,12 @@ fi
 # what decides a fold's model: a finished fold trained from anything else is refused. The
 # config's hash is of its parsed content (a comment edit is no change); older sertk hashed the
 # raw file, and a fold recorded that way with the file unchanged is taken as the same inputs.
-config_hash=$(python -c 'import hashlib, json, sys, yaml
+config_hash=$(python -c 'import hashlib, json, sys
+from sertk.config import read_yaml
 try:
-    conf = yaml.safe_load(open(sys.argv[1]))
-except yaml.YAMLError as e:
-    sys.exit(f"{sys.argv[1]}: not valid YAML ({str(e).splitlines()[0]})")
+    conf = read_yaml(sys.argv[1])
+except ValueError as e:
+    sys.exit(str(e))
 print(hashlib.sha1(json.dumps(conf, sort_keys=True, default=str).encode()).hexdigest()[:12])' "${train_config}")
 inputs="${config_hash} ${train_args} ${feat_dir}"
 raw_inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from sertk.data.audio import audio_info, audio_options, load_audio
 from sertk.data.datadir import DataDir
 
-from sertk.config import config_diff, dump_yaml, yaml_load
+from sertk.config import config_diff, dump_yaml, read_yaml
 from sertk.fileio import atomic_path, read_table, write_json, write_table
 from sertk.features.upstreams import build_upstream
 
@@ -128,7 +128,7 @@ def _check_same_config(out_dir: Path, conf: dict) -> None:
     """Chunks of a resumed run must come from the same config; record it on first use."""
     saved = out_dir / "extract.yaml"
     if saved.exists():
-        old = yaml_load(saved.read_text())
+        old = read_yaml(saved)
         if old != conf:
             diff = config_diff(old, conf)
             raise ValueError(f"{out_dir} holds features of another config ({saved}; {diff}); "

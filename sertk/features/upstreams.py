@@ -235,22 +235,21 @@ def whisper_encode_trimmed(enc, mel, mel_lens, out_lens, mask_time_indices=None,
     if mask_time_indices is not None:
         x = torch.where(mask_time_indices[..., None], mask_embed.to(x.dtype), x)
     x = x + enc.embed_positions.weight[: x.shape[1]]
-    states = [x] + whisper_layers(enc, x, out_lens, 0, stop)
+    states = [x] + run_layers(enc.layers[:stop], x, out_lens)
     if stop is None:
         states[-1] = enc.layer_norm(states[-1])  # as transformers: the last state is layer-normed
     return states
 
 
-def whisper_layers(enc, x, out_lens, start: int, stop=None):
-    """The states after each of the encoder's layers `start` .. `stop` - 1 (default: the last),
-    given the input x (B, T, H) of layer `start` (no final layer norm); padded frames masked in
-    self-attention."""
+def run_layers(layers, x, out_lens):
+    """The states after each of `layers` (transformers encoder layers: Whisper, wav2vec2,
+    HuBERT) on x (B, T, H), padded frames beyond `out_lens` masked in self-attention."""
     L = x.shape[1]
     keep = torch.arange(L, device=x.device)[None] < torch.as_tensor(out_lens, device=x.device)[:, None]
     attn = torch.zeros(len(x), 1, L, L, device=x.device, dtype=x.dtype)
     attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
     states = []
-    for layer in enc.layers[start:stop]:
+    for layer in layers:
         x = layer(x, attention_mask=attn if len(x) > 1 else None)
         x = x[0] if isinstance(x, tuple) else x
         states.append(x)

@@ -7,7 +7,7 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
-from sertk.features.upstreams import (quiet_transformers, whisper_encode_trimmed, whisper_layers,
+from sertk.features.upstreams import (quiet_transformers, run_layers, whisper_encode_trimmed,
                                      whisper_lengths, whisper_mel_batch)
 from sertk.models.layers import length_mask
 
@@ -163,7 +163,6 @@ class SpeechEncoder(nn.Module):
         out_lens = self.output_lengths(lengths).clamp(max=out.last_hidden_state.shape[1])
         return list(out.hidden_states), out.last_hidden_state, out_lens
 
-
     def _bottom(self, wav1):
         """(1, n) samples of one utterance -> (1, T, H): the input of the first trained layer."""
         if self.source == "whisper":
@@ -193,19 +192,7 @@ class SpeechEncoder(nn.Module):
         cut = self._cut_states(wav, lengths, keys)
         out_lens = torch.tensor([len(h) for h in cut], device=wav.device)
         x = nn.utils.rnn.pad_sequence(cut, batch_first=True)
-        if self.source == "whisper":
-            tops = whisper_layers(self.model, x, out_lens, self.cut)
-        else:  # hf wav2vec2/HuBERT layers, the padding masked as Whisper's
-            tops, h, L = [], x, x.shape[1]
-            attn = None
-            if len(x) > 1:
-                keep = length_mask(out_lens, L)
-                attn = torch.zeros(len(x), 1, L, L, device=x.device, dtype=x.dtype)
-                attn.masked_fill_(~keep[:, None, None, :], torch.finfo(x.dtype).min)
-            for layer in self._layers()[self.cut:]:
-                h = layer(h, attention_mask=attn)
-                h = h[0] if isinstance(h, tuple) else h
-                tops.append(h)
+        tops = run_layers(self._layers()[self.cut:], x, out_lens)
         norm = self._final_norm()
         if norm is not None:
             tops[-1] = norm(tops[-1])

@@ -20,6 +20,7 @@ takes step NAME, finished, from another experiment DIR (DIR/<fold>/<NAME>) inste
 (ablations that share earlier stages). A reused or finished step is checked against what this
 chain would run: another config or other units settings are refused, never mixed in.
 """
+import inspect
 import json
 import logging
 import os
@@ -29,13 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from sertk.config import load_yaml, yaml_load
+from sertk.config import load_yaml, read_yaml
 from sertk.fileio import write_json
 
 log = logging.getLogger(__name__)
 
 UNIT_KEYS = {"model": str, "layer": int, "clusters": list, "max_frames": int, "n_init": int, "seed": int}
-UNIT_DEFAULTS = {"layer": -3, "max_frames": 500_000, "n_init": 1, "seed": 0}
 STEP_KEYS = {"name", "config", "init", "units"}
 
 
@@ -57,7 +57,7 @@ def is_chain(path) -> bool:
     """True when the YAML at `path` is a chain config (a top-level `chain:` list)."""
     if not path or not Path(path).is_file():
         return False
-    conf = yaml_load(Path(path).read_text())
+    conf = read_yaml(path)
     return isinstance(conf, dict) and "chain" in conf
 
 
@@ -91,14 +91,14 @@ def load_chain(path, overrides=()) -> List[Step]:
             raise ValueError(f"{where}: give either `config` (a training step) or `units: {{model: STEP, ...}}` (a units step)")
         if "config" in s:
             step = Step(name, _find_config(s["config"], path, where), s.get("init"), s.get("units"))
-            if step.init is not None and _earlier(steps, str(step.init).split(":")[0], where, "init").trains is False:
+            if step.init is not None and not _earlier(steps, str(step.init).split(":")[0], where, "init").trains:
                 raise ValueError(f"{where}: init {step.init!r} names a units step; name a training step")
             if step.units is not None and _earlier(steps, step.units, where, "units").trains:
                 raise ValueError(f"{where}: units {step.units!r} names a training step; name a units step")
         else:
             if "init" in s:
                 raise ValueError(f"{where}: a units step has no `init`")
-            step = Step(name, units=dict(UNIT_DEFAULTS, **s["units"]))
+            step = Step(name, units=dict(_unit_defaults(), **s["units"]))
             _check_units(step.units, where)
             if not _earlier(steps, step.units["model"], where, "units.model").trains:
                 raise ValueError(f"{where}: units.model {step.units['model']!r} is a units step; name a training step")
@@ -108,6 +108,14 @@ def load_chain(path, overrides=()) -> List[Step]:
     _apply_overrides(steps, overrides, path)
     _check_training_configs(steps, path)
     return list(steps.values())
+
+
+def _unit_defaults() -> dict:
+    """What `sertk units` (sertk.units.make_units) does unless told otherwise."""
+    from sertk.units import make_units
+
+    params = inspect.signature(make_units).parameters
+    return {k: params[k].default for k in ("layer", "max_frames", "n_init", "seed")}
 
 
 def _earlier(steps, name, where, key) -> Step:
