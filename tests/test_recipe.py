@@ -195,7 +195,7 @@ def test_stages_never_mix_runs(recipe):
         assert record.read_text() == now
         conf.write_text("model: [unclosed\n")
         out = run_fails(f"./run.sh {args} --stage 4 --stop_stage 4 --folds 1", d)
-        assert "train_small.yaml: not valid YAML" in out and "Traceback" not in out
+        assert "train_small.yaml, line 2: not valid YAML" in out and "Traceback" not in out
     finally:
         conf.write_text(original)
     out = run_fails(f"./run.sh {args} --stage 3 --stop_stage 3 --extract_args 'dtype=float16'", d)
