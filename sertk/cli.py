@@ -284,7 +284,8 @@ def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speake
                 from sertk.data.datadir import DataDir
                 from sertk.data.feature_reader import FeatureReader
                 readers = [FeatureReader(d) for d in split_feat_dirs(feat_dir)]
-                post = pred.from_features(DataDir(inputs[0]).utts, readers)
+                d = DataDir(inputs[0])
+                post = pred.from_features(d.utts, readers, utt2spk=d.utt2spk)
             else:
                 post = pred.from_data_dir(inputs[0])  # waveforms and transcripts of a data dir
             if out_dir is None:

@@ -102,31 +102,51 @@ class Predictor:
         """utt -> {"posteriors": (classes,), "avd": (3,)}, whichever the model outputs."""
         batch = (collate_audio if self.kind == "audio" else collate)(items)
         batch = to_device(batch, self.device)
-        out = self.model(*model_args(self.kind, batch))
-        pred = {u: {} for u in batch["utt"]}
+        return self._collect(batch["utt"], self.model(*model_args(self.kind, batch)))
+
+    def _collect(self, utts, out) -> Dict[str, Dict[str, np.ndarray]]:
+        """The model's outputs for `utts` -> utt -> {"posteriors": ..., "avd": ..., ...}."""
+        pred = {u: {} for u in utts}
         if "logits" in out:
-            for u, p in zip(batch["utt"], torch.softmax(out["logits"].float(), -1).cpu().numpy()):
+            for u, p in zip(utts, torch.softmax(out["logits"].float(), -1).cpu().numpy()):
                 pred[u]["posteriors"] = p
         if "avd" in out:
-            for u, v in zip(batch["utt"], out["avd"].float().cpu().numpy()):
+            for u, v in zip(utts, out["avd"].float().cpu().numpy()):
                 pred[u]["avd"] = v
         for name, classes in ATTRIBUTES.items():  # auxiliary heads: gender, style
             if f"{name}_logits" in out:
-                for u, k in zip(batch["utt"], attribute_class(out[f"{name}_logits"]).tolist()):
+                for u, k in zip(utts, attribute_class(out[f"{name}_logits"]).tolist()):
                     pred[u][name] = classes[k]
         if "embedding" in out:  # models that expose their final embedding (t-SNE plots)
-            for u, e in zip(batch["utt"], out["embedding"].float().cpu().numpy()):
+            for u, e in zip(utts, out["embedding"].float().cpu().numpy()):
                 pred[u]["embedding"] = e
         return pred
 
-    def from_features(self, utts, reader, batch_size=32):
+    def from_features(self, utts, reader, batch_size=32, utt2spk: Optional[Dict[str, str]] = None):
+        """Cached features of `utts`; a model that normalises per speaker needs `utt2spk` and
+        reads each speaker's utterances together."""
         pred = {}
         readers = reader if isinstance(reader, list) else [reader]
+        if getattr(self.model, "speaker_norm", "none") != "none":
+            return self._from_speakers(utts, readers[0], utt2spk)
         order = sorted(utts, key=lambda u: readers[0].lengths[u])
         for i in range(0, len(order), batch_size):
             pred.update(self._predict([{"utt": u, "feats": _stream_tuple([r[u] for r in readers])}
                                        for u in order[i: i + batch_size]]))
         return pred
+
+    @torch.no_grad()
+    def _from_speakers(self, utts, reader, utt2spk):
+        from sertk.models.pooled import pooled_stats, small_speakers
+        missing = [u for u in utts if u not in (utt2spk or {})]
+        if missing:
+            raise ValueError(f"this model normalises per speaker: utterance {missing[0]} has no speaker (utt2spk)")
+        speakers = [utt2spk[u] for u in utts]
+        small = small_speakers(speakers)
+        if small:
+            log.warning("speaker_norm: speaker(s) %s have fewer than 5 utterances here: noisy normalisation",
+                        " ".join(small[:10]))
+        return self._collect(list(utts), self.model.forward_speakers(pooled_stats(reader, utts), speakers))
 
     def from_data_dir(self, data_dir, batch_size=8):
         """Audio models: waveforms (and `text`) of a data dir, batched by duration."""

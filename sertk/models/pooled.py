@@ -6,6 +6,9 @@ deviation, standardise that (layers, 2*dim) matrix with training-split statistic
 it. Pooling comes first, so training never needs the frames: sertk.train.pooled pools each
 utterance once and fits on the pooled matrices in seconds, while forward(feats, lengths)
 still takes frames, so `sertk infer`, packing and raw audio work as for every other model.
+With `speaker_norm` (an option, off by default) each utterance's statistics are first taken
+relative to its speaker's: the model then reads a data dir's speakers together
+(`forward_speakers`), using every test speaker's unlabelled utterances.
 
 Both predict what the data has: class logits (`num_classes` > 0) and/or valence, arousal,
 dominance (`avd`), in the units of the training labels.
@@ -26,6 +29,13 @@ def layer_stats(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     mean = (feats * mask).sum(2) / n
     var = (((feats - mean[:, :, None]) ** 2) * mask).sum(2) / n
     return torch.cat([mean, var.clamp_min(1e-8).sqrt()], -1)
+
+
+def pooled_stats(reader, utts) -> np.ndarray:
+    """(N, L, 2D) float32 statistics of `utts` from a FeatureReader (training and `sertk infer`
+    pool the same way: one utterance at a time, in the stored dtype)."""
+    return np.stack([layer_stats(torch.from_numpy(reader[u])[None], torch.tensor([reader.lengths[u]]))[0].numpy()
+                     for u in utts]).astype(np.float32)
 
 
 ROBUST_STD_FLOOR = 0.1  # x the layer's median std: a statistic (nearly) constant in training
@@ -53,6 +63,36 @@ def apply_scaler(Z, mean, std, robust=False):
     return z.clamp(-clip, clip) if isinstance(z, torch.Tensor) else np.clip(z, -clip, clip)
 
 
+SPEAKER_NORMS = ("none", "mean", "z")
+
+
+def speaker_normalise(Z, speakers, mode="none"):
+    """Pooled statistics (N, L, W) relative to their speaker: less the speaker's mean over its
+    utterances (`mean`), or z-scored within the speaker (`z`; each std floored at a tenth of
+    the layer's median, as the robust scaler does: a few utterances give noisy stds). Uses only
+    the speaker's own (unlabelled) utterances, whichever split they are in."""
+    if mode == "none":
+        return Z
+    if mode not in SPEAKER_NORMS:
+        raise ValueError(f"speaker_norm {mode!r}: use one of {', '.join(SPEAKER_NORMS)}")
+    out = np.empty_like(Z)
+    speakers = np.asarray(speakers)
+    for s in np.unique(speakers):
+        idx = speakers == s
+        out[idx] = Z[idx] - Z[idx].mean(0)
+        if mode == "z":
+            std = Z[idx].std(0)
+            out[idx] /= np.maximum(std, np.maximum(ROBUST_STD_FLOOR * np.median(std, axis=1, keepdims=True), 1e-5))
+    return out
+
+
+def small_speakers(speakers, minimum=5):
+    """Speakers with fewer than `minimum` utterances: their normalisation statistics are noisy
+    (one utterance: its statistics become all zeros)."""
+    names, counts = np.unique(np.asarray(speakers), return_counts=True)
+    return [str(n) for n, c in zip(names, counts) if c < minimum]
+
+
 def robust_params(robust):
     """False/None -> (0, 0); True -> the defaults; (floor, clip) as given."""
     if not robust:
@@ -68,10 +108,15 @@ class PooledStatsModel(SERModel):
 
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
-                 robust_clip: float = ROBUST_CLIP):
+                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none"):
         super().__init__()
         if robust_floor < 0 or robust_clip < 0:
             raise ValueError(f"robust_floor ({robust_floor}) and robust_clip ({robust_clip}) must be >= 0 (0: off)")
+        if speaker_norm not in SPEAKER_NORMS:
+            raise ValueError(f"speaker_norm {speaker_norm!r}: use one of {', '.join(SPEAKER_NORMS)}")
+        # per-speaker normalisation needs all of a speaker's utterances: `sertk infer` applies
+        # it to a data dir's speakers (utt2spk) before the model sees the statistics
+        self.speaker_norm = speaker_norm
         self.num_classes, self.avd = num_classes, avd
         # what fit_scaler / apply_scaler get: False, or (std floor, |z| cap)
         self.robust = (float(robust_floor), float(robust_clip)) if robust_scaling else False
@@ -92,7 +137,15 @@ class PooledStatsModel(SERModel):
         return apply_scaler(pooled, self.stat_mean, self.stat_std, self.robust)
 
     def forward(self, feats, lengths):
+        if self.speaker_norm != "none":
+            raise ValueError(f"this model normalises per speaker (speaker_norm: {self.speaker_norm}): it reads "
+                             "a data dir's speakers together (`sertk infer --feat-dir F DATA_DIR`), not single inputs")
         return self.forward_pooled(self.standardise(layer_stats(feats, lengths)))
+
+    def forward_speakers(self, pooled, speakers):
+        """(N, L, 2D) pooled statistics of all the utterances of some speakers -> outputs."""
+        return self.forward_pooled(self.standardise(torch.as_tensor(
+            speaker_normalise(np.asarray(pooled), speakers, self.speaker_norm), dtype=torch.float32)))
 
     def candidate_layer_sets(self):
         """Layer sets a linear map may read: every single layer and all layers (`each+all`),
@@ -115,8 +168,9 @@ class LinearProbe(PooledStatsModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  c_grid=(0.01, 0.1, 1.0), alpha_grid=(10.0, 100.0, 1000.0, 10000.0),
                  layer_sets="each+all", robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
-                 robust_clip: float = ROBUST_CLIP):
-        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip)
+                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none"):
+        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip,
+                         speaker_norm)
         self.c_grid, self.alpha_grid, self.layer_sets = list(c_grid), list(alpha_grid), layer_sets
         if layer_sets not in ("each+all", "all"):
             raise ValueError(f"layer_sets {layer_sets!r}: use 'each+all' (every single layer and all "
@@ -172,8 +226,9 @@ class PooledMLP(PooledStatsModel):
                  ensemble: int = 5, linear: bool = True, c_grid=(0.01, 0.1, 1.0),
                  alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all",
                  robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
-                 robust_clip: float = ROBUST_CLIP):
-        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip)
+                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none"):
+        super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip,
+                         speaker_norm)
         if linear_layer_sets not in ("each+all", "all"):
             raise ValueError(f"linear_layer_sets {linear_layer_sets!r}: use 'all' or 'each+all'")
         self.layer_sets = linear_layer_sets

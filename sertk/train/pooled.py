@@ -26,7 +26,7 @@ from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
 from sertk.models.checkpoint import save_model
 from sertk.models.losses import ccc_loss
-from sertk.models.pooled import apply_scaler, fit_scaler, layer_stats
+from sertk.models.pooled import apply_scaler, fit_scaler, pooled_stats, small_speakers, speaker_normalise
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.train.config import save_config
 from sertk.train.span_linear import SpanBasis, SpanLogisticRegression
@@ -49,8 +49,7 @@ def pooled_features(reader, utts) -> np.ndarray:
             table = None  # features were added since: recompute
     if table is None:
         keys = sorted(reader.scp)
-        stats = np.stack([layer_stats(torch.from_numpy(reader[u])[None], torch.tensor([reader.lengths[u]]))[0].numpy()
-                          for u in keys])
+        stats = pooled_stats(reader, keys)
         with atomic_path(cache) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, utts=np.array(keys), stats=stats)
@@ -352,6 +351,12 @@ def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
     if "reg" in targets:
         a = targets["reg"]
         model.set_target_stats(np.nanmean(a, 0), np.maximum(np.nanstd(a, 0), 1e-6))
+    if model.speaker_norm != "none":  # each training speaker by its own utterances, as test speakers will be
+        small = small_speakers(groups)
+        if small:
+            log.warning("speaker_norm %s: speaker(s) %s have fewer than 5 utterances: noisy normalisation",
+                        model.speaker_norm, " ".join(small[:10]))
+        Z = speaker_normalise(Z, groups, model.speaker_norm)
     log.info("%s: %d utterances of %d training speakers (%s), %d inner folds", conf["model"], len(utts),
              len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))))
     info = FITTERS[conf["model"]](model, Z, targets, np.array(groups), conf)

@@ -76,3 +76,84 @@ def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_pa
     ref = DataDir(fold / "test").tables["utt2emo"]
     acc = np.mean([ref[l.split()[0]] == l.split()[1] for l in hyp if l])
     assert acc > 0.5, acc  # 4 classes
+
+
+def _speaker_offset_data(seed=0, speakers=10, per_class=6, classes=4, L=2, D=3):
+    """Pooled statistics whose speakers differ by offsets (levels, voices) larger than the
+    emotion signal: (Z, labels, speaker ids)."""
+    rng = np.random.default_rng(seed)
+    y = np.tile(np.repeat(np.arange(classes), per_class), speakers)
+    spk = np.repeat([f"s{i}" for i in range(speakers)], classes * per_class)
+    signal = rng.normal(size=(classes, L, 2 * D))
+    offset = 4.0 * rng.normal(size=(speakers, L, 2 * D))
+    Z = signal[y] + offset[np.repeat(np.arange(speakers), classes * per_class)] + 0.5 * rng.normal(size=(len(y), L, 2 * D))
+    return Z.astype(np.float32), y, spk
+
+
+@pytest.mark.parametrize("mode", ["mean", "z"])
+def test_speaker_norm_reads_each_speaker_by_its_own_utterances(mode):
+    """Per-speaker normalisation removes what separates speakers; the unseen speakers'
+    statistics come from their own (unlabelled) utterances only, and a speaker's result
+    does not depend on which other speakers are inferred with it."""
+    import torch
+    from sertk.models import build_model
+    from sertk.models.pooled import speaker_normalise
+    from sertk.score.metrics import ua_from_indices
+    from sertk.train.pooled import fit_linear
+
+    Z, y, spk = _speaker_offset_data()
+    train, test = np.isin(spk, [f"s{i}" for i in range(7)]), ~np.isin(spk, [f"s{i}" for i in range(7)])
+    conf = load_config(overrides=["model=linear", "model_conf.c_grid=[0.1,1.0]", "inner_folds=3"])
+    ua = {}
+    for norm in ("none", mode):
+        model = build_model("linear", {"c_grid": [0.1, 1.0], "speaker_norm": norm}, input_layers=2, input_dim=3,
+                            num_classes=4)
+        fit_linear(model, speaker_normalise(Z[train], spk[train], norm), {"cls": y[train]}, spk[train], conf)
+        with torch.no_grad():
+            if norm == "none":
+                out = model.forward_pooled(model.standardise(torch.from_numpy(Z[test])))
+            else:
+                out = model.forward_speakers(Z[test], spk[test])
+                alone = model.forward_speakers(Z[spk == "s9"], spk[spk == "s9"])  # one speaker by itself
+                assert torch.allclose(alone["logits"], out["logits"][spk[test] == "s9"], atol=1e-5)
+                with pytest.raises(ValueError, match="normalises per speaker"):
+                    model(torch.zeros(1, 2, 5, 3), torch.tensor([5]))  # single inputs are refused
+        ua[norm] = ua_from_indices(y[test], out["logits"].argmax(-1).numpy())
+    assert ua[mode] > 0.9 and ua[mode] > ua["none"] + 0.2, ua
+    Zn = speaker_normalise(Z, spk, mode)
+    for s in np.unique(spk):
+        assert np.allclose(Zn[spk == s].mean(0), 0, atol=1e-4)
+    with pytest.raises(ValueError, match="speaker_norm 'speaker'"):
+        build_model("linear", {"speaker_norm": "speaker"}, input_layers=2, input_dim=3, num_classes=4)
+
+
+def test_speaker_norm_head_trains_and_infers_by_data_dir_speakers(synth_folds, synth_fbank, tmp_path):
+    """The default head with `speaker_norm` through the CLI: `sertk infer --feat-dir` on a data
+    dir normalises by its utt2spk (the posteriors equal the model's own forward_speakers);
+    raw audio, one file at a time, is refused in one line."""
+    import torch
+    from sertk.data.feature_reader import FeatureReader
+    from sertk.models.pooled import pooled_stats
+
+    fold = synth_folds / "fold1"
+    sertk = [sys.executable, "-m", "sertk.cli"]
+    run = lambda *a: subprocess.run(sertk + list(a), capture_output=True, text=True)  # noqa: E731
+    exp = tmp_path / "exp"
+    r = run("train", "--train-dir", str(fold / "train"), "--valid-dir", str(fold / "valid"), "--feat-dir",
+            str(synth_fbank), "--exp-dir", str(exp), "model=pooled_mlp", "model_conf.ensemble=2",
+            "model_conf.hidden=32", "max_epochs=8", "inner_folds=3", "model_conf.speaker_norm=mean")
+    assert r.returncode == 0, r.stderr
+    r = run("infer", "--model", str(exp / "best.pt"), "--feat-dir", str(synth_fbank), "--out", str(tmp_path / "dec"),
+            str(fold / "test"))
+    assert r.returncode == 0, r.stderr
+    post = {l.split()[0]: np.array(l.split()[1:], float)
+            for l in (tmp_path / "dec" / "posteriors.txt").read_text().splitlines()[1:]}
+    test = DataDir(fold / "test")
+    model, _ = load_model(exp / "best.pt")
+    with torch.no_grad():
+        ref = torch.softmax(model.forward_speakers(pooled_stats(FeatureReader(synth_fbank), test.utts),
+                                                   [test.utt2spk[u] for u in test.utts])["logits"], -1).numpy()
+    assert max(np.abs(post[u] - ref[i]).max() for i, u in enumerate(test.utts)) < 1e-4
+    wav = next(iter(test.tables["wav.scp"].values()))
+    r = run("infer", "--model", str(exp / "best.pt"), "--extract-config", str(Path(synth_fbank) / "extract.yaml"), wav)
+    assert r.returncode != 0 and "normalises per speaker" in r.stderr and "Traceback" not in r.stderr
