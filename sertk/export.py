@@ -114,6 +114,9 @@ def export_onnx(model_path, out_dir, extract_config=None) -> Path:
     if pred.kind != "features" or conf is None or isinstance(conf, list):
         raise ValueError(f"{model_path}: ONNX export covers models over one feature stream "
                          f"(this one reads {'audio' if pred.kind != 'features' else 'several streams'})")
+    if getattr(pred.model, "speaker_norm", "none") != "none":
+        raise ValueError(f"{model_path}: this head normalises per speaker (speaker_norm: {pred.model.speaker_norm}); "
+                         "an ONNX graph reads one input at a time")
     (up, dtype), = pred.upstreams()
     front, filters, graph_kw = _front_end(model_path, conf, up)
     out = Path(out_dir)

@@ -64,6 +64,7 @@ def apply_scaler(Z, mean, std, robust=False):
 
 
 SPEAKER_NORMS = ("none", "mean", "z")
+SPEAKER_NORM_AUTO = ("none", "mean")  # what `speaker_norm: auto` chooses from, by inner cross-validation
 
 
 def speaker_normalise(Z, speakers, mode="none"):
@@ -112,10 +113,11 @@ class PooledStatsModel(SERModel):
         super().__init__()
         if robust_floor < 0 or robust_clip < 0:
             raise ValueError(f"robust_floor ({robust_floor}) and robust_clip ({robust_clip}) must be >= 0 (0: off)")
-        if speaker_norm not in SPEAKER_NORMS:
-            raise ValueError(f"speaker_norm {speaker_norm!r}: use one of {', '.join(SPEAKER_NORMS)}")
+        if speaker_norm not in SPEAKER_NORMS + ("auto",):
+            raise ValueError(f"speaker_norm {speaker_norm!r}: use one of {', '.join(SPEAKER_NORMS)} or auto")
         # per-speaker normalisation needs all of a speaker's utterances: `sertk infer` applies
-        # it to a data dir's speakers (utt2spk) before the model sees the statistics
+        # it to a data dir's speakers (utt2spk) before the model sees the statistics. `auto` is
+        # resolved by the trainer (inner CV); a checkpoint records the chosen one.
         self.speaker_norm = speaker_norm
         self.num_classes, self.avd = num_classes, avd
         # what fit_scaler / apply_scaler get: False, or (std floor, |z| cap)

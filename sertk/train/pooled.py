@@ -26,7 +26,8 @@ from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
 from sertk.models.checkpoint import save_model
 from sertk.models.losses import ccc_loss
-from sertk.models.pooled import apply_scaler, fit_scaler, pooled_stats, small_speakers, speaker_normalise
+from sertk.models.pooled import (SPEAKER_NORM_AUTO, apply_scaler, fit_scaler, pooled_stats, small_speakers,
+                                 speaker_normalise)
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.train.config import save_config
 from sertk.train.span_linear import SpanBasis, SpanLogisticRegression
@@ -320,6 +321,54 @@ def plot_inner_curves(info, path):
     plt.close(fig)
 
 
+def warn_speaker_norm(mode, groups, labels=None):
+    """What makes per-speaker normalisation unreliable on these training speakers: few
+    utterances, or speakers who show one class only (their class is what it removes)."""
+    small = small_speakers(groups)
+    if small:
+        log.warning("speaker_norm %s: speaker(s) %s have fewer than 5 utterances: noisy normalisation",
+                    mode, " ".join(small[:10]))
+    if labels is not None:
+        classes = {}
+        for g, c in zip(groups, labels):
+            if c >= 0:
+                classes.setdefault(g, set()).add(int(c))
+        one = [g for g, c in classes.items() if len(c) == 1]
+        if len(one) > len(classes) / 4:
+            log.warning("speaker_norm %s: %d of %d training speakers show one class only; normalising by "
+                        "speaker removes what tells their classes apart", mode, len(one), len(classes))
+
+
+def fit_model(conf, io, Z, targets, groups, speaker_norm):
+    """A fresh model with this per-speaker normalisation, selected and fitted on the training
+    speakers: (model, selection info, mean inner score over its heads)."""
+    model_conf = {**(conf["model_conf"] or {}), "speaker_norm": speaker_norm}
+    model = build_model(conf["model"], model_conf, **io)
+    if "reg" in targets:
+        a = targets["reg"]
+        model.set_target_stats(np.nanmean(a, 0), np.maximum(np.nanstd(a, 0), 1e-6))
+    if speaker_norm != "none":  # each training speaker by its own utterances, as test speakers will be
+        warn_speaker_norm(speaker_norm, groups, targets.get("cls"))
+        Z = speaker_normalise(Z, groups, speaker_norm)
+    info = FITTERS[conf["model"]](model, Z, targets, np.array(groups), conf)
+    return model, info, float(np.mean([info[h]["inner_score"] for h in targets]))
+
+
+def fit_speaker_norm(conf, io, Z, targets, groups):
+    """fit_model with the configured normalisation, or with `auto` each of SPEAKER_NORM_AUTO
+    selected and fitted in full, the best mean inner score winning (ties: none).
+    Returns (normalisation, model, info)."""
+    mode = (conf["model_conf"] or {}).get("speaker_norm", "none")
+    if mode != "auto":
+        return (mode, *fit_model(conf, io, Z, targets, groups, mode)[:2])
+    fits = {m: fit_model(conf, io, Z, targets, groups, m) for m in SPEAKER_NORM_AUTO}
+    mode = max(fits, key=lambda m: fits[m][2])
+    log.info("speaker_norm auto: inner score %s -> %s", " ".join(f"{m}:{f[2]:.4f}" for m, f in fits.items()), mode)
+    model, info, _ = fits[mode]
+    info["speaker_norm"] = {"chosen": mode, "inner_scores": {m: round(f[2], 4) for m, f in fits.items()}}
+    return mode, model, info
+
+
 def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
     """One fold: pooled statistics of train (+ valid) -> inner selection -> final fit -> best.pt."""
     t0 = time.time()
@@ -347,19 +396,12 @@ def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
         raise ValueError(f"{train_dir}: neither utt2emo nor utt2avd to learn from")
     io = {**sets[0].input_io(), "num_classes": len(emotions) if "cls" in targets else 0,
           "avd": "reg" in targets}
-    model = build_model(conf["model"], conf["model_conf"], **io)
-    if "reg" in targets:
-        a = targets["reg"]
-        model.set_target_stats(np.nanmean(a, 0), np.maximum(np.nanstd(a, 0), 1e-6))
-    if model.speaker_norm != "none":  # each training speaker by its own utterances, as test speakers will be
-        small = small_speakers(groups)
-        if small:
-            log.warning("speaker_norm %s: speaker(s) %s have fewer than 5 utterances: noisy normalisation",
-                        model.speaker_norm, " ".join(small[:10]))
-        Z = speaker_normalise(Z, groups, model.speaker_norm)
     log.info("%s: %d utterances of %d training speakers (%s), %d inner folds", conf["model"], len(utts),
              len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))))
-    info = FITTERS[conf["model"]](model, Z, targets, np.array(groups), conf)
+    mode, model, info = fit_speaker_norm(conf, io, Z, targets, groups)
+    # the checkpoint records the normalisation the model was fitted with (not `auto`)
+    if "speaker_norm" in (conf["model_conf"] or {}):
+        conf = {**conf, "model_conf": {**conf["model_conf"], "speaker_norm": mode}}
     info["seconds"] = round(time.time() - t0, 2)
     info["train_speakers"] = sorted(set(groups))
     save_model(exp_dir / "best.pt", model, conf, emotions, sets[0].meta, info, io)

@@ -157,3 +157,54 @@ def test_speaker_norm_head_trains_and_infers_by_data_dir_speakers(synth_folds, s
     wav = next(iter(test.tables["wav.scp"].values()))
     r = run("infer", "--model", str(exp / "best.pt"), "--extract-config", str(Path(synth_fbank) / "extract.yaml"), wav)
     assert r.returncode != 0 and "normalises per speaker" in r.stderr and "Traceback" not in r.stderr
+    r = run("export", "--extract-config", str(Path(synth_fbank) / "extract.yaml"), str(exp / "best.pt"),
+            str(tmp_path / "onnx"))
+    assert r.returncode != 0 and "normalises per speaker" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_speaker_norm_warns_where_speakers_show_one_class(caplog):
+    """A corpus whose speakers each show one class (URDU's talk-show guests): normalising by
+    speaker removes the class, and the training log says so."""
+    import logging
+    from sertk.train.pooled import warn_speaker_norm
+
+    groups = np.repeat(["a", "b", "c", "d"], 6)
+    with caplog.at_level(logging.WARNING, logger="sertk.train"):
+        warn_speaker_norm("mean", groups, np.tile(np.arange(3), 8))  # every speaker shows all classes
+        assert not caplog.records
+        warn_speaker_norm("mean", groups, np.repeat([0, 1, 2, 2], 6))
+        warn_speaker_norm("mean", np.array(["a", "a", "b"] + ["c"] * 6), None)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "4 of 4 training speakers show one class only" in messages[0]
+    assert "speaker(s) a b have fewer than 5 utterances" in messages[1]
+
+
+def test_speaker_norm_auto_is_chosen_on_training_speakers(synth_folds, synth_fbank, tmp_path):
+    """`speaker_norm: auto`: the inner cross-validation over the training speakers picks the
+    normalisation; the checkpoint records the one chosen (never `auto`), selection.json both
+    inner scores, and a rerun is a no-op."""
+    fold = synth_folds / "fold1"
+    conf = _conf("linear", ["model_conf.speaker_norm=auto"])
+    train(conf, fold / "train", fold / "valid", synth_fbank, tmp_path / "exp")
+    sel = json.loads((tmp_path / "exp" / "selection.json").read_text())
+    scores = sel["speaker_norm"]["inner_scores"]
+    assert set(scores) == {"none", "mean"} and sel["speaker_norm"]["chosen"] == max(scores, key=scores.get)
+    model, ckpt = load_model(tmp_path / "exp" / "best.pt")
+    assert ckpt["config"]["model_conf"]["speaker_norm"] == model.speaker_norm == sel["speaker_norm"]["chosen"]
+    assert train(conf, fold / "train", fold / "valid", synth_fbank, tmp_path / "exp")["speaker_norm"] == sel["speaker_norm"]
+
+
+def test_speaker_norm_auto_follows_the_corpus():
+    """auto normalises where speakers differ by offsets and each shows every class, and does
+    not where each speaker shows one class (what URDU's talk-show speakers do)."""
+    from sertk.train.pooled import fit_speaker_norm
+
+    conf = load_config(overrides=["model=linear", "model_conf.c_grid=[0.1,1.0]", "inner_folds=3",
+                                  "model_conf.speaker_norm=auto"])
+    io = {"input_layers": 2, "input_dim": 3, "num_classes": 4}
+    Z, y, spk = _speaker_offset_data()
+    assert fit_speaker_norm(conf, io, Z, {"cls": y}, spk)[0] == "mean"
+    rng = np.random.default_rng(1)  # 12 speakers, each with one class: the class is the speaker's offset
+    y1 = np.repeat(np.arange(12) % 4, 8)
+    Z1 = (rng.normal(size=(4, 2, 6))[y1] + 0.5 * rng.normal(size=(96, 2, 6))).astype(np.float32)
+    assert fit_speaker_norm(conf, io, Z1, {"cls": y1}, np.repeat([f"s{i}" for i in range(12)], 8))[0] == "none"
