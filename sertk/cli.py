@@ -239,7 +239,8 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
               "export dir (`sertk export`)")
 @click.option("--out", "out_dir", default=None, help="Output dir (hyp files, predictions.json, segments.tsv, "
               "summary, timelines); without it the segments are printed.")
-@click.option("--feat-dir", default=None, help="Use cached features (with a data dir input).")
+@click.option("--feat-dir", default=None, help="Use cached features (with a data dir input; a head trained "
+              "with speaker_norm needs them and normalises each speaker of the data dir's utt2spk).")
 @click.option("--extract-config", default=None, help="Extraction YAML for raw audio with an unpacked model.")
 @click.option("--ngpu", default=0, show_default=True, help="0: CPU; 1: the first CUDA device.")
 @click.option("--allow-seen-speakers", is_flag=True, help="Infer on a data dir with speakers the model "

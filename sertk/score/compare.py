@@ -201,6 +201,17 @@ def reproduction_report(claims_file, root=None) -> str:
     return "\n".join(out) + "\n"
 
 
+def _wrap(name, width=22):
+    lines, line = [], ""
+    for part in name.split("_"):
+        if line and len(line) + 1 + len(part) > width:
+            lines.append(line + "_")
+            line = part
+        else:
+            line = f"{line}_{part}" if line else part
+    return "\n".join(lines + [line])
+
+
 def plot_pairs(ref_name, a, rows, label, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -210,7 +221,8 @@ def plot_pairs(ref_name, a, rows, label, path):
     for ax, (name, b, _) in zip(axes[0], rows):
         for x, y in zip(a, b):
             ax.plot([0, 1], [x, y], "-o", color="tab:green" if y > x else "tab:red" if y < x else "grey", alpha=0.7)
-        ax.set_xticks([0, 1], [ref_name, name], fontsize=7)
+        # experiment names are long: wrapped at underscores so neighbouring ticks do not overlap
+        ax.set_xticks([0, 1], [_wrap(ref_name), _wrap(name)], fontsize=7)
         ax.set_ylabel(label)
         ax.set_xlim(-0.3, 1.3)
     fig.tight_layout()
