@@ -245,6 +245,8 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
 @click.option("--ngpu", default=0, show_default=True, help="0: CPU; 1: the first CUDA device.")
 @click.option("--allow-seen-speakers", is_flag=True, help="Infer on a data dir with speakers the model "
               "was trained or selected on (refused by default; the output then carries a warning).")
+@click.option("--one-speaker", is_flag=True, help="All the audio inputs are one speaker's: a head trained with "
+              "speaker_norm normalises them together (without it such a head takes only a data dir + --feat-dir).")
 @click.option("--segment", type=click.Choice(["vad", "energy", "none"]), default="vad", show_default=True,
               help="how recordings longer than --long-seconds are cut into speech segments: silero-vad, an "
               "energy threshold, or not at all (one prediction per file)")
@@ -257,8 +259,8 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
 @click.option("--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True,
               help="how segments are printed without --out")
 @click.argument("inputs", nargs=-1, required=True)
-def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speakers, segment, long_seconds,
-          max_seconds, overlap, pattern, fmt, inputs):
+def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speakers, one_speaker, segment,
+          long_seconds, max_seconds, overlap, pattern, fmt, inputs):
     """Predict emotions for INPUTS: a data dir, a wav.scp, audio files or directories of them,
     or `-` (a WAV stream on stdin). Long recordings get one prediction per speech segment."""
     from sertk.data.dataset import split_feat_dirs
@@ -277,6 +279,7 @@ def infer(model_path, out_dir, feat_dir, extract_config, ngpu, allow_seen_speake
             pred = OnnxPredictor(model_path)
         else:
             pred = Predictor(model_path, conf, device=resolve_device(ngpu))
+            pred.one_speaker = one_speaker
         data_dir = len(inputs) == 1 and (Path(inputs[0]) / "wav.scp").exists()
         if data_dir and (Path(inputs[0]) / "utt2spk").exists():  # a data dir: who is in it
             pred.check_speakers(inputs[0], allow_seen_speakers)

@@ -79,6 +79,9 @@ class Predictor:
         self.extract_conf = extract_conf or packed_conf
         self.device = device
         self._upstream = None
+        # a speaker_norm head on raw audio: with `one_speaker` every input is taken as one
+        # speaker's; their statistics wait in `_pending` until flush() normalises them together
+        self.one_speaker, self._pending = False, {}
         # audio models (MMER) run their own encoders on waveforms (+ transcripts)
         self.kind = input_kind(ckpt["config"]["model"])
         cls, mconf = MODELS[ckpt["config"]["model"]], ckpt["config"]["model_conf"] or {}
@@ -170,6 +173,7 @@ class Predictor:
             chunk = keys[i: i + batch_size]
             pred.update(self.from_waveforms(
                 {u: load_audio(u, sources[u], **audio_options(self.extract_conf)) for u in chunk}))
+        pred.update(self.flush())
         return pred
 
     def from_waveforms(self, wavs: Dict[str, np.ndarray]):
@@ -177,10 +181,30 @@ class Predictor:
         keys = list(wavs)
         if self.kind == "audio":
             return self._predict([{"utt": u, "wav": wavs[u]} for u in keys])
+        speaker_norm = getattr(self.model, "speaker_norm", "none") != "none"
+        if speaker_norm and not self.one_speaker:
+            raise ValueError(f"this head normalises per speaker (speaker_norm: {self.model.speaker_norm}): give a "
+                             "data dir with --feat-dir, or --one-speaker if all the inputs are one speaker's")
         # same rounding as the stored features the model was trained on
         streams = [[f.astype(dtype).astype(np.float32) for f in up([wavs[u] for u in keys])]
                    for up, dtype in self.upstreams()]
+        if speaker_norm:
+            from sertk.models.pooled import layer_stats
+            for j, u in enumerate(keys):
+                f = torch.from_numpy(np.asarray(streams[0][j]))[None]
+                self._pending[u] = layer_stats(f, torch.tensor([f.shape[2]]))[0].numpy()
+            return {}
         return self._predict([{"utt": u, "feats": _stream_tuple([s[j] for s in streams])} for j, u in enumerate(keys)])
+
+    @torch.no_grad()
+    def flush(self) -> Dict[str, Dict[str, np.ndarray]]:
+        """Predictions held back by a one-speaker speaker_norm head: all inputs normalised together."""
+        if not self._pending:
+            return {}
+        utts, self._pending = list(self._pending), self._pending
+        out = self.model.forward_speakers(np.stack([self._pending[u] for u in utts]), ["one"] * len(utts))
+        self._pending = {}
+        return self._collect(utts, out)
 
     def check_speakers(self, data_dir, allow: bool = False) -> None:
         """Refuse a data dir with speakers this model was trained or selected on (its scores

@@ -225,6 +225,8 @@ def predict_recordings(predictor, sources: Dict[str, str], segment: str = "vad",
             batch[seg.id] = normalise_level(x, opts["level_dbfs"]) if opts["level_dbfs"] is not None else x
             secs += seg.end - seg.start
         segments += segs
+    if hasattr(predictor, "flush"):  # a one-speaker speaker_norm head predicts once all are read
+        preds.update(predictor.flush())
     return segments, preds, durations, envelopes
 
 

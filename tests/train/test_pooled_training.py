@@ -157,6 +157,19 @@ def test_speaker_norm_head_trains_and_infers_by_data_dir_speakers(synth_folds, s
     wav = next(iter(test.tables["wav.scp"].values()))
     r = run("infer", "--model", str(exp / "best.pt"), "--extract-config", str(Path(synth_fbank) / "extract.yaml"), wav)
     assert r.returncode != 0 and "normalises per speaker" in r.stderr and "Traceback" not in r.stderr
+    # --one-speaker: one speaker's audio files, normalised together, as that speaker in a data dir
+    spk = test.utt2spk[test.utts[0]]
+    mine = [u for u in test.utts if test.utt2spk[u] == spk]
+    r = run("infer", "--model", str(exp / "best.pt"), "--extract-config", str(Path(synth_fbank) / "extract.yaml"),
+            "--one-speaker", "--out", str(tmp_path / "one"), *[test.tables["wav.scp"][u] for u in mine])
+    assert r.returncode == 0, r.stderr
+    one = {l.split()[0]: np.array(l.split()[1:], float)
+           for l in (tmp_path / "one" / "posteriors.txt").read_text().splitlines()[1:]}
+    with torch.no_grad():
+        alone = torch.softmax(model.forward_speakers(pooled_stats(FeatureReader(synth_fbank), mine), [spk] * len(mine))
+                              ["logits"], -1).numpy()
+    stems = {Path(test.tables["wav.scp"][u]).stem: i for i, u in enumerate(mine)}
+    assert set(one) == set(stems) and max(np.abs(one[k] - alone[i]).max() for k, i in stems.items()) < 1e-3
     r = run("export", "--extract-config", str(Path(synth_fbank) / "extract.yaml"), str(exp / "best.pt"),
             str(tmp_path / "onnx"))
     assert r.returncode != 0 and "normalises per speaker" in r.stderr and "Traceback" not in r.stderr
