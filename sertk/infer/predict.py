@@ -140,15 +140,11 @@ class Predictor:
 
     @torch.no_grad()
     def _from_speakers(self, utts, reader, utt2spk):
-        from sertk.models.pooled import pooled_stats, small_speakers
+        from sertk.models.pooled import pooled_stats
         missing = [u for u in utts if u not in (utt2spk or {})]
         if missing:
             raise ValueError(f"this model normalises per speaker: utterance {missing[0]} has no speaker (utt2spk)")
         speakers = [utt2spk[u] for u in utts]
-        small = small_speakers(speakers)
-        if small:
-            log.warning("speaker_norm: speaker(s) %s have fewer than 5 utterances here: noisy normalisation",
-                        " ".join(small[:10]))
         return self._collect(list(utts), self.model.forward_speakers(pooled_stats(reader, utts), speakers))
 
     def from_data_dir(self, data_dir, batch_size=8):
@@ -199,12 +195,11 @@ class Predictor:
     @torch.no_grad()
     def flush(self) -> Dict[str, Dict[str, np.ndarray]]:
         """Predictions held back by a one-speaker speaker_norm head: all inputs normalised together."""
-        if not self._pending:
+        pending, self._pending = self._pending, {}
+        if not pending:
             return {}
-        utts, self._pending = list(self._pending), self._pending
-        out = self.model.forward_speakers(np.stack([self._pending[u] for u in utts]), ["one"] * len(utts))
-        self._pending = {}
-        return self._collect(utts, out)
+        utts = list(pending)
+        return self._collect(utts, self.model.forward_speakers(np.stack([pending[u] for u in utts]), ["one"] * len(utts)))
 
     def check_speakers(self, data_dir, allow: bool = False) -> None:
         """Refuse a data dir with speakers this model was trained or selected on (its scores

@@ -13,6 +13,8 @@ relative to its speaker's: the model then reads a data dir's speakers together
 Both predict what the data has: class logits (`num_classes` > 0) and/or valence, arousal,
 dominance (`avd`), in the units of the training labels.
 """
+import logging
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -20,6 +22,8 @@ import torch.nn as nn
 from sertk.models.base import SERModel
 from sertk.models.layers import length_mask
 from sertk.models.registry import register_model
+
+log = logging.getLogger(__name__)
 
 
 def layer_stats(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -78,6 +82,10 @@ def speaker_normalise(Z, speakers, mode="none"):
         raise ValueError(f"speaker_norm {mode!r}: use one of {', '.join(SPEAKER_NORMS)}")
     out = np.empty_like(Z)
     speakers = np.asarray(speakers)
+    small = small_speakers(speakers)
+    if small:  # training and inference both come through here
+        log.warning("speaker_norm %s: speaker(s) %s have fewer than 5 utterances: noisy normalisation",
+                    mode, " ".join(small[:10]))
     for s in np.unique(speakers):
         idx = speakers == s
         out[idx] = Z[idx] - Z[idx].mean(0)

@@ -26,8 +26,7 @@ from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
 from sertk.models.checkpoint import save_model
 from sertk.models.losses import ccc_loss
-from sertk.models.pooled import (SPEAKER_NORM_AUTO, apply_scaler, fit_scaler, pooled_stats, small_speakers,
-                                 speaker_normalise)
+from sertk.models.pooled import SPEAKER_NORM_AUTO, apply_scaler, fit_scaler, pooled_stats, speaker_normalise
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.train.config import save_config
 from sertk.train.span_linear import SpanBasis, SpanLogisticRegression
@@ -321,22 +320,17 @@ def plot_inner_curves(info, path):
     plt.close(fig)
 
 
-def warn_speaker_norm(mode, groups, labels=None):
-    """What makes per-speaker normalisation unreliable on these training speakers: few
-    utterances, or speakers who show one class only (their class is what it removes)."""
-    small = small_speakers(groups)
-    if small:
-        log.warning("speaker_norm %s: speaker(s) %s have fewer than 5 utterances: noisy normalisation",
-                    mode, " ".join(small[:10]))
-    if labels is not None:
-        classes = {}
-        for g, c in zip(groups, labels):
-            if c >= 0:
-                classes.setdefault(g, set()).add(int(c))
-        one = [g for g, c in classes.items() if len(c) == 1]
-        if len(one) > len(classes) / 4:
-            log.warning("speaker_norm %s: %d of %d training speakers show one class only; normalising by "
-                        "speaker removes what tells their classes apart", mode, len(one), len(classes))
+def warn_speaker_norm(mode, groups, labels):
+    """Per-speaker normalisation removes the class of a speaker who shows one class only: say so
+    when over a quarter of the training speakers do (few utterances: speaker_normalise warns)."""
+    classes = {}
+    for g, c in zip(groups, labels):
+        if c >= 0:
+            classes.setdefault(g, set()).add(int(c))
+    one = [g for g, c in classes.items() if len(c) == 1]
+    if len(one) > len(classes) / 4:
+        log.warning("speaker_norm %s: %d of %d training speakers show one class only; normalising by "
+                    "speaker removes what tells their classes apart", mode, len(one), len(classes))
 
 
 def fit_model(conf, io, Z, targets, groups, speaker_norm):
@@ -348,7 +342,8 @@ def fit_model(conf, io, Z, targets, groups, speaker_norm):
         a = targets["reg"]
         model.set_target_stats(np.nanmean(a, 0), np.maximum(np.nanstd(a, 0), 1e-6))
     if speaker_norm != "none":  # each training speaker by its own utterances, as test speakers will be
-        warn_speaker_norm(speaker_norm, groups, targets.get("cls"))
+        if "cls" in targets:
+            warn_speaker_norm(speaker_norm, groups, targets["cls"])
         Z = speaker_normalise(Z, groups, speaker_norm)
     info = FITTERS[conf["model"]](model, Z, targets, np.array(groups), conf)
     return model, info, float(np.mean([info[h]["inner_score"] for h in targets]))
