@@ -16,6 +16,7 @@ zeroed there; `softmax`, normalised over the real frames only). `fusion: concat`
 "without co-attention" ablation: net([mean(x_w); FC(x'_s); FC(x'_m)]).
 """
 import logging
+from typing import Union
 
 import torch
 import torch.nn as nn
@@ -66,7 +67,7 @@ def _fc_stack(in_dim, dims, dropout):
 class CAMuLeNet(SERModel):
     restore_overrides = {"alexnet_weights": "none"}  # a checkpoint brings its own AlexNet weights
 
-    def __init__(self, input_layers, input_dim, num_classes: int, whisper_layer=-1, max_frames: int = 1500,
+    def __init__(self, input_layers, input_dim, num_classes: int, whisper_layer: Union[int, str] = -1, max_frames: int = 1500,
                  att_dim: int = 1024, gru_hidden: int = 256, gru_layers: int = 2, gru_dropout: float = 0.2,
                  image_size: int = 224, alexnet_weights: str = "imagenet", attention: str = "relu",
                  fusion: str = "coattention", net_dims=(512, 256, 256), dropout: float = 0.15,

@@ -9,10 +9,6 @@ paper's "w/o MTL" row (no expression head, alpha 0).
 """
 import torch.nn as nn
 import torch.nn.functional as F
-from espnet2.spk.encoder.ecapa_tdnn_encoder import EcapaTdnnEncoder
-from espnet2.spk.loss.aamsoftmax import AAMSoftmax
-from espnet2.spk.pooling.chn_attn_stat_pooling import ChnAttnStatPooling
-from espnet2.spk.projector.rawnet3_projector import RawNet3Projector
 
 from sertk.models.base import SERModel
 from sertk.models.layers import NormalizedLayerSum
@@ -28,6 +24,13 @@ class EcapaMTL(SERModel):
                  multitask: bool = True, alpha: float = 0.1, alpha_step: float = 0.05,
                  alpha_max: float = 0.5):
         super().__init__()
+        # ESPnet is imported here, not at module level: importing sertk.models (every model
+        # registers itself) must not need ESPnet for the models that do not use it
+        from espnet2.spk.encoder.ecapa_tdnn_encoder import EcapaTdnnEncoder
+        from espnet2.spk.loss.aamsoftmax import AAMSoftmax
+        from espnet2.spk.pooling.chn_attn_stat_pooling import ChnAttnStatPooling
+        from espnet2.spk.projector.rawnet3_projector import RawNet3Projector
+
         if multitask and not 0 <= alpha <= alpha_max < 1:
             raise ValueError(f"ecapa_mtl needs 0 <= alpha ({alpha}) <= alpha_max ({alpha_max}) < 1")
         self.layers = NormalizedLayerSum(input_layers, input_dim, layer)

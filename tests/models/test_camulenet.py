@@ -92,3 +92,17 @@ def test_ptm_cnn_reads_the_time_average():
     x2[1, :, 11:] = 99.0  # padding content must not matter
     assert torch.allclose(out["logits"], m(x2, torch.tensor([20, 11]))["logits"])
     assert out["logits"].shape == (2, 5)
+
+
+def test_learned_whisper_layer_mix():
+    """`whisper_layer: weighted` (a learned softmax mix of the stored layers, as the default head
+    and ptm_cnn use it) passes the config's type check and its layer weights are trained."""
+    from sertk.train.config import load_config
+
+    conf = load_config(overrides=["model=camulenet", "model_conf.whisper_layer=weighted"])
+    assert conf["model_conf"]["whisper_layer"] == "weighted"
+    items = _items([10, 14, 9], np.random.default_rng(2))
+    batch = collate(items)
+    m = _model(whisper_layer="weighted").train()
+    m.loss(m(batch["feats"], batch["lengths"]), batch).backward()
+    assert m.whisper.weights.grad is not None and m.whisper.weights.grad.abs().sum() > 0
