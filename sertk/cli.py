@@ -1,6 +1,7 @@
 """sertk command line: data -> extract -> train -> infer -> score -> aggregate -> pack."""
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -508,12 +509,23 @@ def summarize(out_file, per_class, results):
 @click.option("--png", default=None, help="a plot of each fold's pair of scores")
 @click.option("--claims", default=None, help="a claims YAML (paper claims and the experiments behind them): "
               "write the reproduction report instead (e.g. --out REPRODUCTION.md)")
-def compare_cmd(results, metric, out_file, png, claims):
+@click.option("--runs", is_flag=True, help="with --claims: print the run.sh arguments of each experiment "
+              "that has a run spec and is not finished, one shell-quoted line each (utils/run_claims.sh)")
+@click.option("--match", default=None, help="with --runs: only experiments whose tag this regular expression finds")
+def compare_cmd(results, metric, out_file, png, claims, runs, match):
     """Paired comparison of systems on the same folds: the first RESULTS.json (or exp dir) is
     the reference; per-fold differences, bootstrap interval, Wilcoxon p-value. Seeds of one
     system: comma-joined (exp/a,exp/a_seed1,exp/a_seed2), paired seed by seed."""
-    from sertk.score.compare import compare, reproduction_report
+    from sertk.score.compare import compare, pending_runs, reproduction_report
     try:
+        if match and not runs:
+            raise ValueError("--match goes with --runs")
+        if runs:
+            if not claims or results or png or out_file:
+                raise ValueError("--runs takes --claims (and --match) only")
+            for _, args in pending_runs(claims, match=match):
+                click.echo(shlex.join(args))
+            return
         if claims:
             if results or png:
                 raise ValueError("--claims takes no RESULTS and no --png")

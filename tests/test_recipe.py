@@ -239,3 +239,40 @@ def test_fold_pipeline_keeps_finished_folds(recipe):
     res = json.loads((exp / "RESULTS.json").read_text())
     assert len(res["folds"]) == 4 and "so far" not in (exp / "RESULTS.md").read_text()
     assert min(f["ua"] for f in res["folds"]) > 0.6  # trained as by stages 4-6 (4 classes: chance 0.25)
+
+
+CLAIMS_YAML = """\
+title: synth claims
+seeds: 2
+claims:
+  - claim: more epochs help
+    paper: "+1"
+    reference:
+      exps: [exp/claim_short, exp/claim_short_seed_1]
+      train_config: conf/train_small.yaml
+      extract_config: conf/extract_fbank.yaml
+      train_args: max_epochs=1
+    system:
+      exps: [exp/claim_long, exp/claim_long_seed_1]
+      train_config: conf/train_small.yaml
+      extract_config: conf/extract_fbank.yaml
+"""
+
+
+def test_run_claims_trains_what_is_missing_and_reports(recipe):
+    """utils/run_claims.sh runs each claim side's missing experiments fold by fold (seed 0 of
+    every side first), writes REPRODUCTION.md with a verdict, and on a rerun finds nothing to do."""
+    d, _, _ = recipe
+    (d / "conf" / "claims_synth.yaml").write_text(CLAIMS_YAML)
+    dry = run("utils/run_claims.sh --claims conf/claims_synth.yaml --dry_run true --nj 2", d)
+    tags = [line.split("'--tag' ")[1].split()[0].strip("'") for line in dry.splitlines() if "--tag" in line]
+    assert tags == ["claim_short", "claim_long", "claim_short_seed_1", "claim_long_seed_1"]
+    assert "'max_epochs=1 seed=1'" in dry and not (d / "exp" / "claim_short").exists()
+    out = run("utils/run_claims.sh --claims conf/claims_synth.yaml --parallel 2", d)
+    assert "4 experiment(s) to run" in out and "wrote REPRODUCTION.md" in out
+    for tag in tags:
+        assert len(json.loads((d / "exp" / tag / "RESULTS.json").read_text())["folds"]) == 4
+    assert "seed=1" in (d / "exp" / "claim_long_seed_1" / "fold1" / "train.inputs").read_text()
+    row = [line for line in (d / "REPRODUCTION.md").read_text().splitlines() if line.startswith("| more epochs")][0]
+    assert "| 4 (" in row and row.rstrip(" |").rsplit("| ", 1)[1] in ("reproduced", "inconclusive", "not reproduced (reversed)")
+    assert "0 experiment(s) to run" in run("utils/run_claims.sh --claims conf/claims_synth.yaml", d)

@@ -14,6 +14,9 @@ another number of seeds are refused: a difference between unpaired runs says not
 behind each side) into REPRODUCTION.md rows with a verdict read off the interval.
 """
 import json
+import os
+import re
+import shlex
 from pathlib import Path
 from typing import Dict, List
 
@@ -128,6 +131,85 @@ def compare(files, metric: str = "ua", out_file=None, png=None) -> str:
 
 
 CLAIM_KEYS = {"claim", "paper", "metric", "reference", "system", "direction", "note"}
+# a side given as a mapping also says how its experiments are made (run.sh arguments)
+RUN_KEYS = {"exps", "train_config", "extract_config", "train_args"}
+
+
+def claim_side(c: dict, key: str, where: str):
+    """(experiment dirs, run spec or None) of a claim's `reference` or `system`: a list of
+    experiment dirs (one per seed), or a mapping {exps, train_config, [extract_config],
+    [train_args]} that also says how they are trained (utils/run_claims.sh)."""
+    v = c[key]
+    if not isinstance(v, dict):
+        return (v if isinstance(v, list) else [v]), None
+    unknown = set(v) - RUN_KEYS
+    if unknown or not {"exps", "train_config"} <= set(v):
+        raise ValueError(f"{where}: {key} needs exps and train_config; unknown key(s) {', '.join(sorted(unknown)) or 'none'}")
+    exps = v["exps"] if isinstance(v["exps"], list) else [v["exps"]]
+    return exps, {k: str(v[k]) for k in ("train_config", "extract_config", "train_args") if v.get(k) is not None}
+
+
+def run_args(spec: dict, exp: str, seed: int, where: str, expand: bool = True) -> list:
+    """run.sh arguments that train experiment `exp` (exp/<tag>) of a run spec with seed `seed`
+    (0: the config's own; others: `seed=N` added to the training arguments). $VARS in the
+    training arguments (e.g. $WHISPER) come from the environment and must be set."""
+    if Path(exp).parent != Path("exp"):
+        raise ValueError(f"{where}: {exp}: experiments with a run spec must be exp/<tag> (run.sh writes there)")
+    train_args = os.path.expandvars(spec.get("train_args", "")) if expand else spec.get("train_args", "")
+    unset = re.findall(r"\$\{?(\w+)", train_args)
+    if unset and expand:
+        raise ValueError(f"{where}: train_args name ${unset[0]}, which is not set in the environment")
+    if seed:
+        train_args = f"{train_args} seed={seed}".strip()
+    args = ["--train_config", spec["train_config"]]
+    if "extract_config" in spec:
+        args += ["--extract_config", spec["extract_config"]]
+    if train_args:
+        args += ["--train_args", train_args]
+    return args + ["--tag", Path(exp).name]
+
+
+def _finished(exp_dir: Path, root: Path) -> bool:
+    """RESULTS.json over every fold of the recipe's data/folds (a fold-by-fold run cut off early
+    has fewer)."""
+    results = exp_dir / "RESULTS.json"
+    if not results.exists():
+        return False
+    folds = len(list((root / "data" / "folds").glob("fold*")))
+    return not folds or len(json.loads(results.read_text()).get("folds", [])) >= folds
+
+
+def pending_runs(claims_file, root=None, match: str = None) -> list:
+    """[(exp, run.sh arguments)] of every experiment of a claims YAML that has a run spec and is
+    not finished (and whose tag `match`, a regular expression, finds), in the file's order; an
+    experiment named by two claims runs once (two different specs for it are refused)."""
+    from sertk.config import yaml_load
+
+    claims_file = Path(claims_file)
+    root = Path(root) if root else claims_file.parent.parent
+    spec = yaml_load(claims_file.read_text())
+    if not isinstance(spec, dict) or not isinstance(spec.get("claims"), list):
+        raise ValueError(f"{claims_file}: expected a mapping with a `claims` list")
+    seen, runs = {}, []
+    for i, c in enumerate(spec["claims"], 1):
+        where = f"{claims_file}: claim {i}"
+        for key in ("reference", "system"):
+            if key not in c:
+                raise ValueError(f"{where}: needs claim, reference and system")
+            exps, run = claim_side(c, key, where)
+            for seed, exp in enumerate(exps):
+                if run is None or match and not re.search(match, Path(exp).name):
+                    continue
+                args = run_args(run, exp, seed, where)
+                if exp in seen:
+                    if seen[exp] != args:
+                        raise ValueError(f"{where}: {exp} is made two ways: {' '.join(seen[exp])} / {' '.join(args)}")
+                    continue
+                seen[exp] = args
+                if not _finished(root / exp, root):
+                    runs.append((seed, len(runs), exp, args))
+    # every claim's first seed before any second one: a run cut off early leaves whole seeds
+    return [(exp, args) for _, _, exp, args in sorted(runs)]
 
 
 def verdict(ci, direction: str) -> str:
@@ -175,7 +257,8 @@ def reproduction_report(claims_file, root=None) -> str:
         if metric not in METRICS:
             raise ValueError(f"{claims_file}: claim {i}: unknown metric {metric!r}")
         direction = c.get("direction", "higher" if METRICS[metric].higher_is_better else "lower")
-        sides = [[str(root / e) for e in (c[k] if isinstance(c[k], list) else [c[k]])] for k in ("reference", "system")]
+        specs = [claim_side(c, k, f"{claims_file}: claim {i}") for k in ("reference", "system")]
+        sides = [[str(root / e) for e in exps] for exps, _ in specs]
         names = [Path(s[0]).name for s in sides]
         missing = [e for s in sides for e in s if not (Path(e) / "RESULTS.json").exists()]
         few = [n for n, s in zip(names, sides) if len(s) < seeds]
@@ -196,6 +279,12 @@ def reproduction_report(claims_file, root=None) -> str:
                                                    verdict(r["ci"], direction)]) + " |")
         if c.get("note"):
             notes.append(f"- {c['claim']}: {c['note']}")
+        for key, (exps, run) in zip(("reference", "system"), specs):
+            if run:  # the command behind the numbers (seeds after the first: `seed=N` added)
+                notes.append(f"- {c['claim']}, {key}: `./run.sh --stage 4 --stop_stage 6 "
+                             f"{shlex.join(run_args(run, exps[0], 0, claims_file, expand=False))}`" +
+                             (f"; seeds 1-{len(exps) - 1}: `seed=N` added to the training arguments, tags "
+                              + ", ".join(f"`{Path(e).name}`" for e in exps[1:]) if len(exps) > 1 else ""))
     if notes:
         out += ["", "Notes:", ""] + notes
     return "\n".join(out) + "\n"

@@ -81,3 +81,50 @@ def test_reproduction_report_verdicts(tmp_path):
     assert rows["flat helps"].endswith("| inconclusive |")
     assert rows["never run"].endswith("| not run (missing exp/absent_s0, exp/absent_s1, exp/absent_s2) |")
     assert "- never run: needs a GPU" in text and "sertk compare --claims conf/claims.yaml" in text
+
+
+def _claims_with_runs(tmp_path, claims):
+    import yaml
+    conf = tmp_path / "egs" / "x" / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "claims.yaml").write_text(yaml.safe_dump({"title": "X", "seeds": 2, "claims": claims}, sort_keys=False))
+    return conf / "claims.yaml"
+
+
+def test_pending_runs_from_run_specs(tmp_path, monkeypatch):
+    """Sides with a run spec list run.sh arguments for each experiment not finished over every
+    fold: first seeds of all claims first, `seed=N` added after the first, one experiment named
+    by two claims once; lists without a spec (hand-run) are skipped; $VARS come from the
+    environment; one experiment made two ways, or outside exp/, is refused."""
+    from sertk.score.compare import pending_runs, reproduction_report
+
+    side = lambda tag, args=None: {"exps": [f"exp/{tag}", f"exp/{tag}_seed_1"], "train_config": "conf/t.yaml",  # noqa: E731
+                                    **({"train_args": args} if args else {})}
+    root = tmp_path / "egs" / "x"
+    claims = _claims_with_runs(tmp_path, [
+        {"claim": "a", "reference": side("base"), "system": side("new", "model_conf.k=$K_VALUE")},
+        {"claim": "b", "reference": ["exp/hand", "exp/hand_seed_1"], "system": side("base")}])
+    for f in (1, 2):
+        (root / "data" / "folds" / f"fold{f}").mkdir(parents=True)
+    _results(root / "exp" / "base", [0.5, 0.6])          # finished: both folds
+    _results(root / "exp" / "new_seed_1", [0.5])          # cut off after one fold
+    with pytest.raises(ValueError, match=r"claim 1: train_args name \$K_VALUE, which is not set"):
+        pending_runs(claims)
+    assert [e for e, _ in pending_runs(claims, match="base")] == ["exp/base_seed_1"]  # no $K_VALUE needed
+    monkeypatch.setenv("K_VALUE", "3")
+    runs = pending_runs(claims)
+    assert [e for e, _ in runs] == ["exp/new", "exp/base_seed_1", "exp/new_seed_1"]
+    assert runs[0][1] == ["--train_config", "conf/t.yaml", "--train_args", "model_conf.k=3", "--tag", "new"]
+    assert runs[1][1] == ["--train_config", "conf/t.yaml", "--train_args", "seed=1", "--tag", "base_seed_1"]
+    assert runs[2][1][3] == "model_conf.k=3 seed=1"
+    text = reproduction_report(claims)  # the commands behind each side, as written (no expansion)
+    assert "--train_args model_conf.k=$K_VALUE --tag new`; seeds 1-1: `seed=N` added" in text.replace("'", "")
+
+    two_ways = _claims_with_runs(tmp_path / "2", [{"claim": "a", "reference": side("base"), "system": side("new")},
+                                                  {"claim": "b", "reference": side("base", "lr=1"), "system": side("new")}])
+    with pytest.raises(ValueError, match="exp/base is made two ways"):
+        pending_runs(two_ways)
+    outside = _claims_with_runs(tmp_path / "3", [{"claim": "a", "reference": side("base"),
+                                                  "system": {"exps": ["runs/new"], "train_config": "conf/t.yaml"}}])
+    with pytest.raises(ValueError, match="must be exp/<tag>"):
+        pending_runs(outside)

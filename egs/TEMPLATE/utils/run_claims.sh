@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Train, infer and score every experiment a claims file names and has not finished, then write
+# REPRODUCTION.md. Run in egs/<corpus> after stages 1-3 (the features the runs read):
+#   utils/run_claims.sh [--claims conf/claims.yaml] [--match REGEX] [--parallel 1] [--dry_run false] [run.sh options]
+# e.g. on one GPU, three experiments at a time, five folds of each:
+#   utils/run_claims.sh --parallel 3 --ngpu 1 --max_parallel_folds 5
+# A claim side given as {exps, train_config, extract_config, train_args} says how its experiments
+# are made: exps[0] with the training arguments as given, exps[N] with `seed=N` added, each under
+# its own --tag (sertk compare --claims ... --runs lists them). Each experiment runs fold by fold
+# (--fold_pipeline true): one cut off keeps its finished folds, and the same command resumes it.
+# --match: only the experiments whose tag the regular expression finds. Its log: exp/<tag>/run_claims.log.
+set -euo pipefail
+claims=conf/claims.yaml
+match=""
+parallel=1
+dry_run=false
+passthrough=()  # everything else goes to run.sh
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --claims) claims=$2; shift 2 ;;
+    --match) match=$2; shift 2 ;;
+    --parallel) parallel=$2; shift 2 ;;
+    --dry_run) dry_run=$2; shift 2 ;;
+    --tag|--train_args|--train_config|--extract_config|--fold_pipeline|--stage|--stop_stage)
+      echo "$0: $1 comes from the claims file" >&2; exit 1 ;;
+    *) passthrough+=("$1"); shift ;;
+  esac
+done
+. ./path.sh
+
+mapfile -t runs < <(sertk compare --claims "${claims}" --runs ${match:+--match "${match}"})
+echo "$(date +%FT%T) ${#runs[@]} experiment(s) to run from ${claims}, ${parallel} at a time"
+for line in "${runs[@]}"; do
+  eval "args=(${line})"  # shell-quoted by `sertk compare --runs`
+  tag=${args[-1]}
+  if ${dry_run}; then
+    echo ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true "${args[@]@Q}" "${passthrough[@]@Q}"
+    continue
+  fi
+  while [ "$(jobs -rp | wc -l)" -ge "${parallel}" ]; do wait -n || true; done
+  mkdir -p "exp/${tag}"
+  echo "$(date +%FT%T) start ${tag} (log: exp/${tag}/run_claims.log)"
+  ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true "${args[@]}" "${passthrough[@]}" > "exp/${tag}/run_claims.log" 2>&1 &
+done
+wait || true
+${dry_run} && exit 0
+sertk compare --claims "${claims}" --out REPRODUCTION.md >/dev/null
+echo "$(date +%FT%T) wrote REPRODUCTION.md"
+mapfile -t left < <(sertk compare --claims "${claims}" --runs ${match:+--match "${match}"})
+if [ ${#left[@]} -gt 0 ]; then  # judged by what is finished, not by exit codes
+  for line in "${left[@]}"; do eval "args=(${line})"; echo "not finished: exp/${args[-1]} (see exp/${args[-1]}/run_claims.log)" >&2; done
+  exit 1
+fi
