@@ -261,11 +261,15 @@ def reproduction_report(claims_file, root=None) -> str:
         sides = [[str(root / e) for e in exps] for exps, _ in specs]
         names = [Path(s[0]).name for s in sides]
         missing = [e for s in sides for e in s if not (Path(e) / "RESULTS.json").exists()]
+        # a run cut off early (fold by fold) has RESULTS.json over fewer folds: no verdict from it
+        partial = [e for s in sides for e in s if e not in missing and not _finished(Path(e), root)]
         few = [n for n, s in zip(names, sides) if len(s) < seeds]
         cells = [c["claim"], str(c.get("paper", "-")), metric, f"`{names[0]}`", f"`{names[1]}`"]
-        if missing or few:
-            why = (f"missing {', '.join(str(Path(e).relative_to(root)) for e in missing)}" if missing else "") + \
-                  ("; " if missing and few else "") + (f"fewer than {seeds} seeds listed" if few else "")
+        if missing or partial or few:
+            rel = lambda es: ", ".join(str(Path(e).relative_to(root)) for e in es)  # noqa: E731
+            why = "; ".join(([f"missing {rel(missing)}"] if missing else []) +
+                            ([f"unfinished {rel(partial)}"] if partial else []) +
+                            ([f"fewer than {seeds} seeds listed"] if few else []))
             out.append("| " + " | ".join(cells + ["-", "-", "-", f"not run ({why})"]) + " |")
         else:
             runs = load_runs([",".join(s) for s in sides])

@@ -118,6 +118,8 @@ def test_pending_runs_from_run_specs(tmp_path, monkeypatch):
     assert runs[1][1] == ["--train_config", "conf/t.yaml", "--train_args", "seed=1", "--tag", "base_seed_1"]
     assert runs[2][1][3] == "model_conf.k=3 seed=1"
     text = reproduction_report(claims)  # the commands behind each side, as written (no expansion)
+    row = [line for line in text.splitlines() if line.startswith("| a |")][0]
+    assert row.endswith("| not run (missing exp/base_seed_1, exp/new; unfinished exp/new_seed_1) |")
     assert "--train_args model_conf.k=$K_VALUE --tag new`; seeds 1-1: `seed=N` added" in text.replace("'", "")
 
     two_ways = _claims_with_runs(tmp_path / "2", [{"claim": "a", "reference": side("base"), "system": side("new")},
