@@ -27,6 +27,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 . ./path.sh
+# N experiments at once share the cores: each run.sh sees its share (nproc honours OMP_NUM_THREADS)
+export OMP_NUM_THREADS=$(( OMP_NUM_THREADS / parallel > 0 ? OMP_NUM_THREADS / parallel : 1 ))
 
 mapfile -t runs < <(sertk compare --claims "${claims}" --runs ${match:+--match "${match}"})
 echo "$(date +%FT%T) ${#runs[@]} experiment(s) to run from ${claims}, ${parallel} at a time"
