@@ -135,6 +135,19 @@ CLAIM_KEYS = {"claim", "paper", "metric", "reference", "system", "direction", "n
 RUN_KEYS = {"exps", "train_config", "extract_config", "train_args"}
 
 
+def load_claims(claims_file, root=None):
+    """(claims file, recipe dir, parsed YAML); the recipe dir defaults to the file's
+    (egs/<corpus>/conf/claims.yaml -> egs/<corpus>)."""
+    from sertk.config import yaml_load
+
+    claims_file = Path(claims_file)
+    root = Path(root) if root else claims_file.parent.parent
+    spec = yaml_load(claims_file.read_text())
+    if not isinstance(spec, dict) or not isinstance(spec.get("claims"), list):
+        raise ValueError(f"{claims_file}: expected a mapping with a `claims` list")
+    return claims_file, root, spec
+
+
 def claim_side(c: dict, key: str, where: str):
     """(experiment dirs, run spec or None) of a claim's `reference` or `system`: a list of
     experiment dirs (one per seed), or a mapping {exps, train_config, [extract_config],
@@ -183,13 +196,7 @@ def pending_runs(claims_file, root=None, match: str = None) -> list:
     """[(exp, run.sh arguments)] of every experiment of a claims YAML that has a run spec and is
     not finished (and whose tag `match`, a regular expression, finds), in the file's order; an
     experiment named by two claims runs once (two different specs for it are refused)."""
-    from sertk.config import yaml_load
-
-    claims_file = Path(claims_file)
-    root = Path(root) if root else claims_file.parent.parent
-    spec = yaml_load(claims_file.read_text())
-    if not isinstance(spec, dict) or not isinstance(spec.get("claims"), list):
-        raise ValueError(f"{claims_file}: expected a mapping with a `claims` list")
+    claims_file, root, spec = load_claims(claims_file, root)
     seen, runs = {}, []
     for i, c in enumerate(spec["claims"], 1):
         where = f"{claims_file}: claim {i}"
@@ -230,13 +237,7 @@ def reproduction_report(claims_file, root=None) -> str:
     system, [metric], [direction: higher|lower], [note]} where reference / system are lists of
     experiment dirs (one per seed, relative to `root`, default the claims file's recipe dir). A
     claim whose experiments are not all there is listed as not run, with what is missing."""
-    from sertk.config import yaml_load
-
-    claims_file = Path(claims_file)
-    root = Path(root) if root else claims_file.parent.parent  # egs/<corpus>/conf/claims.yaml
-    spec = yaml_load(claims_file.read_text())
-    if not isinstance(spec, dict) or not isinstance(spec.get("claims"), list):
-        raise ValueError(f"{claims_file}: expected a mapping with a `claims` list")
+    claims_file, root, spec = load_claims(claims_file, root)
     seeds = int(spec.get("seeds", 3))
     out = [f"# {spec.get('title', 'Reproduction')}", "",
            f"Each row is one paper claim tested here as a paired difference (system - reference) over the same "
