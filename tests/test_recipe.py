@@ -276,3 +276,7 @@ def test_run_claims_trains_what_is_missing_and_reports(recipe):
     row = [line for line in (d / "REPRODUCTION.md").read_text().splitlines() if line.startswith("| more epochs")][0]
     assert "| 4 (" in row and row.rstrip(" |").rsplit("| ", 1)[1] in ("reproduced", "inconclusive", "not reproduced (reversed)")
     assert "0 experiment(s) to run" in run("utils/run_claims.sh --claims conf/claims_synth.yaml", d)
+    # a claims file the runs list refuses (an unset $VAR) stops the runner, in one line
+    (d / "conf" / "claims_var.yaml").write_text(CLAIMS_YAML.replace("max_epochs=1", "model_conf.x=$SERTK_UNSET_VAR"))
+    out = run_fails("utils/run_claims.sh --claims conf/claims_var.yaml --dry_run true", d)
+    assert "$SERTK_UNSET_VAR, which is not set" in out and "experiment(s) to run" not in out and "Traceback" not in out

@@ -30,7 +30,12 @@ done
 # N experiments at once share the cores: each run.sh sees its share (nproc honours OMP_NUM_THREADS)
 export OMP_NUM_THREADS=$(( OMP_NUM_THREADS / parallel > 0 ? OMP_NUM_THREADS / parallel : 1 ))
 
-mapfile -t runs < <(sertk compare --claims "${claims}" --runs ${match:+--match "${match}"})
+pending() {  # captured, not read through <(...): a refused claims file (e.g. an unset $VAR) must stop us
+  local out; out=$(sertk compare --claims "${claims}" --runs ${match:+--match "${match}"}) || exit 1
+  [ -z "${out}" ] || printf '%s\n' "${out}"
+}
+list=$(pending) || exit 1
+mapfile -t runs < <([ -z "${list}" ] || printf '%s\n' "${list}")
 echo "$(date +%FT%T) ${#runs[@]} experiment(s) to run from ${claims}, ${parallel} at a time"
 for line in "${runs[@]}"; do
   eval "args=(${line})"  # shell-quoted by `sertk compare --runs`
@@ -48,7 +53,8 @@ wait || true
 ${dry_run} && exit 0
 sertk compare --claims "${claims}" --out REPRODUCTION.md >/dev/null
 echo "$(date +%FT%T) wrote REPRODUCTION.md"
-mapfile -t left < <(sertk compare --claims "${claims}" --runs ${match:+--match "${match}"})
+list=$(pending) || exit 1
+mapfile -t left < <([ -z "${list}" ] || printf '%s\n' "${list}")
 if [ ${#left[@]} -gt 0 ]; then  # judged by what is finished, not by exit codes
   for line in "${left[@]}"; do eval "args=(${line})"; echo "not finished: exp/${args[-1]} (see exp/${args[-1]}/run_claims.log)" >&2; done
   exit 1
