@@ -280,3 +280,42 @@ def test_run_claims_trains_what_is_missing_and_reports(recipe):
     (d / "conf" / "claims_var.yaml").write_text(CLAIMS_YAML.replace("max_epochs=1", "model_conf.x=$SERTK_UNSET_VAR"))
     out = run_fails("utils/run_claims.sh --claims conf/claims_var.yaml --dry_run true", d)
     assert "$SERTK_UNSET_VAR, which is not set" in out and "experiment(s) to run" not in out and "Traceback" not in out
+
+
+CHAIN_YAML = """\
+chain:
+  - {name: A, config: conf/train_small.yaml}
+  - {name: B, config: conf/train_small.yaml, init: A}
+"""
+
+CHAIN_CLAIMS_YAML = """\
+title: synth chain claims
+seeds: 1
+claims:
+  - claim: the second stage needs its own first stage
+    reference:
+      exps: [exp/claim_reused_a]
+      train_config: conf/chain_small.yaml
+      extract_config: conf/extract_fbank.yaml
+      train_args: "A:from={system} B:max_epochs=2"
+    system:
+      exps: [exp/claim_own_a]
+      train_config: conf/chain_small.yaml
+      extract_config: conf/extract_fbank.yaml
+"""
+
+
+def test_run_claims_runs_an_ablation_after_the_run_it_reuses(recipe):
+    """A claim side that reuses the other side's first stage (`A:from={system}`) is started after
+    that experiment has ended, even with two at a time, and trains only its own stage."""
+    d, _, _ = recipe
+    (d / "conf" / "chain_small.yaml").write_text(CHAIN_YAML)
+    (d / "conf" / "claims_chain.yaml").write_text(CHAIN_CLAIMS_YAML)
+    out = run("utils/run_claims.sh --claims conf/claims_chain.yaml --parallel 2", d)
+    assert out.index("start claim_own_a") < out.index("start claim_reused_a")
+    reused = d / "exp" / "claim_reused_a"
+    for f in range(1, 5):
+        assert not (reused / f"fold{f}" / "A").exists() and (reused / f"fold{f}" / "B" / "train.done").exists()
+        assert f"claim_own_a/fold{f}/A/best.pt" in (reused / f"fold{f}" / "B" / "config.yaml").read_text()
+    assert len(json.loads((reused / "RESULTS.json").read_text())["folds"]) == 4
+    assert "| the second stage needs" in (d / "REPRODUCTION.md").read_text()

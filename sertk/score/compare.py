@@ -162,13 +162,22 @@ def claim_side(c: dict, key: str, where: str):
     return exps, {k: str(v[k]) for k in ("train_config", "extract_config", "train_args") if v.get(k) is not None}
 
 
-def run_args(spec: dict, exp: str, seed: int, where: str, expand: bool = True) -> list:
+def run_args(spec: dict, exp: str, seed: int, where: str, expand: bool = True, peers: dict = None) -> list:
     """run.sh arguments that train experiment `exp` (exp/<tag>) of a run spec with seed `seed`
     (0: the config's own; others: `seed=N` added to the training arguments). $VARS in the
-    training arguments (e.g. $WHISPER) come from the environment and must be set."""
+    training arguments (e.g. $WHISPER) come from the environment and must be set; `{system}` /
+    `{reference}` name the other side's experiment of the same seed (`peers`), e.g. an ablation
+    that reuses the system's first stage: `A:from={system}`."""
     if Path(exp).parent != Path("exp"):
         raise ValueError(f"{where}: {exp}: experiments with a run spec must be exp/<tag> (run.sh writes there)")
     train_args = os.path.expandvars(spec.get("train_args", "")) if expand else spec.get("train_args", "")
+    for side, peer in (peers or {}).items() if expand else ():
+        if "{" + side + "}" in train_args:
+            if peer is None:
+                raise ValueError(f"{where}: train_args name {{{side}}}, which has no experiment of seed {seed}")
+            if peer == exp:
+                raise ValueError(f"{where}: {exp}: train_args name {{{side}}}, the experiment itself")
+            train_args = train_args.replace("{" + side + "}", peer)
     unset = re.findall(r"\$\{?(\w+)", train_args)
     if unset and expand:
         raise ValueError(f"{where}: train_args name ${unset[0]}, which is not set in the environment")
@@ -195,28 +204,55 @@ def _finished(exp_dir: Path, root: Path) -> bool:
 def pending_runs(claims_file, root=None, match: str = None) -> list:
     """[(exp, run.sh arguments)] of every experiment of a claims YAML that has a run spec and is
     not finished (and whose tag `match`, a regular expression, finds), in the file's order; an
-    experiment named by two claims runs once (two different specs for it are refused)."""
+    experiment named by two claims runs once (two different specs for it are refused). An
+    experiment whose training arguments read another one (`A:from={system}` -> exp/<tag>) comes
+    after it; one that reads an unfinished experiment not in the list is refused."""
     claims_file, root, spec = load_claims(claims_file, root)
-    seen, runs = {}, []
+    seen, runs, named = {}, [], set()
     for i, c in enumerate(spec["claims"], 1):
         where = f"{claims_file}: claim {i}"
-        for key in ("reference", "system"):
-            if key not in c:
-                raise ValueError(f"{where}: needs claim, reference and system")
-            exps, run = claim_side(c, key, where)
+        if not {"reference", "system"} <= set(c):
+            raise ValueError(f"{where}: needs claim, reference and system")
+        sides = {key: claim_side(c, key, where) for key in ("reference", "system")}
+        for key, (exps, run) in sides.items():
             for seed, exp in enumerate(exps):
+                named.add(exp)
                 if run is None or match and not re.search(match, Path(exp).name):
                     continue
-                args = run_args(run, exp, seed, where)
+                peers = {k: (e[seed] if seed < len(e) else None) for k, (e, _) in sides.items()}
+                args = run_args(run, exp, seed, where, peers=peers)
                 if exp in seen:
-                    if seen[exp] != args:
-                        raise ValueError(f"{where}: {exp} is made two ways: {' '.join(seen[exp])} / {' '.join(args)}")
+                    if seen[exp][0] != args:
+                        raise ValueError(f"{where}: {exp} is made two ways: {' '.join(seen[exp][0])} / {' '.join(args)}")
                     continue
-                seen[exp] = args
+                seen[exp] = (args, where)
                 if not _finished(root / exp, root):
                     runs.append((seed, len(runs), exp, args))
+    pending = {exp: args for _, _, exp, args in runs}
+
+    def reads(exp):  # the experiments exp's training arguments name (exp/<tag>)
+        args = pending[exp]
+        text = args[args.index("--train_args") + 1] if "--train_args" in args else ""
+        return [r for r in dict.fromkeys(re.findall(r"\bexp/[\w.-]+", text)) if r != exp]
+
+    order = []
+
+    def emit(exp, path=()):  # what exp reads first (a run cut off early has its inputs)
+        if exp in path:
+            raise ValueError(f"{claims_file}: {' -> '.join(path + (exp,))}: the experiments read each other")
+        if exp in order:
+            return
+        for r in reads(exp):
+            if r in pending:
+                emit(r, path + (exp,))
+            elif not _finished(root / r, root):
+                raise ValueError(f"{seen[exp][1]}: {exp} reads {r}, which is neither finished nor among the runs "
+                                 "to make" + (" (--match leaves it out)" if match and r in named else ""))
+        order.append(exp)
     # every claim's first seed before any second one: a run cut off early leaves whole seeds
-    return [(exp, args) for _, _, exp, args in sorted(runs)]
+    for _, _, exp, _ in sorted(runs):
+        emit(exp)
+    return [(exp, pending[exp]) for exp in order]
 
 
 def verdict(ci, direction: str) -> str:
@@ -286,10 +322,13 @@ def reproduction_report(claims_file, root=None) -> str:
             notes.append(f"- {c['claim']}: {c['note']}")
         for key, (exps, run) in zip(("reference", "system"), specs):
             if run:  # the command behind the numbers (seeds after the first: `seed=N` added)
+                other = "system" if key == "reference" else "reference"
                 notes.append(f"- {c['claim']}, {key}: `./run.sh --stage 4 --stop_stage 6 "
                              f"{shlex.join(run_args(run, exps[0], 0, claims_file, expand=False))}`" +
                              (f"; seeds 1-{len(exps) - 1}: `seed=N` added to the training arguments, tags "
-                              + ", ".join(f"`{Path(e).name}`" for e in exps[1:]) if len(exps) > 1 else ""))
+                              + ", ".join(f"`{Path(e).name}`" for e in exps[1:]) if len(exps) > 1 else "") +
+                             (f"; `{{{other}}}`: the {other}'s experiment of the same seed"
+                              if "{" + other + "}" in run.get("train_args", "") else ""))
     if notes:
         out += ["", "Notes:", ""] + notes
     return "\n".join(out) + "\n"

@@ -130,3 +130,34 @@ def test_pending_runs_from_run_specs(tmp_path, monkeypatch):
                                                   "system": {"exps": ["runs/new"], "train_config": "conf/t.yaml"}}])
     with pytest.raises(ValueError, match="must be exp/<tag>"):
         pending_runs(outside)
+
+
+def test_pending_runs_put_what_an_experiment_reads_first(tmp_path):
+    """An ablation that reuses the system's first stage (`A:from={system}`) reads the system's
+    experiment of the same seed, and runs after it even when its side comes first; reading an
+    unfinished experiment left out of the list, or itself, is refused."""
+    from sertk.score.compare import pending_runs, reproduction_report
+
+    side = lambda tag, args=None: {"exps": [f"exp/{tag}", f"exp/{tag}_seed_1"], "train_config": "conf/t.yaml",  # noqa: E731
+                                    **({"train_args": args} if args else {})}
+    root = tmp_path / "egs" / "x"
+    claims = _claims_with_runs(tmp_path, [{"claim": "stages help", "reference": side("abl", "A:from={system} lr=1"),
+                                           "system": side("sys")}])
+    (root / "data" / "folds" / "fold1").mkdir(parents=True)
+    runs = pending_runs(claims)
+    assert [e for e, _ in runs] == ["exp/sys", "exp/abl", "exp/sys_seed_1", "exp/abl_seed_1"]
+    assert dict(runs)["exp/abl"][3] == "A:from=exp/sys lr=1"
+    assert dict(runs)["exp/abl_seed_1"][3] == "A:from=exp/sys_seed_1 lr=1 seed=1"
+    with pytest.raises(ValueError, match=r"claim 1: exp/abl reads exp/sys, which is neither finished nor among the "
+                                         r"runs to make \(--match leaves it out\)"):
+        pending_runs(claims, match="abl")
+    _results(root / "exp" / "sys", [0.5])
+    _results(root / "exp" / "sys_seed_1", [0.5])
+    assert [e for e, _ in pending_runs(claims, match="abl")] == ["exp/abl", "exp/abl_seed_1"]
+    text = reproduction_report(claims)
+    assert "--train_args A:from={system} lr=1 --tag abl" in text.replace("'", "")
+    assert "`{system}`: the system's experiment of the same seed" in text
+    itself = _claims_with_runs(tmp_path / "2", [{"claim": "a", "reference": side("abl"),
+                                                 "system": side("sys", "A:from={system}")}])
+    with pytest.raises(ValueError, match=r"exp/sys: train_args name \{system\}, the experiment itself"):
+        pending_runs(itself)

@@ -9,6 +9,8 @@
 # its own --tag (sertk compare --claims ... --runs lists them). Each experiment runs fold by fold
 # (--fold_pipeline true): one cut off keeps its finished folds, and the same command resumes it.
 # --match: only the experiments whose tag the regular expression finds. Its log: exp/<tag>/run_claims.log.
+# An experiment that reads another (train_args `A:from={system}`: the system's experiment of the
+# same seed) is listed after it and, with --parallel, starts once it has ended.
 set -euo pipefail
 claims=conf/claims.yaml
 match=""
@@ -36,6 +38,7 @@ pending() {  # captured, not read through <(...): a refused claims file (e.g. an
 }
 list=$(pending) || exit 1
 mapfile -t runs < <([ -z "${list}" ] || printf '%s\n' "${list}")
+declare -A pid_of  # tag -> its run.sh, to wait for an experiment another one reads
 echo "$(date +%FT%T) ${#runs[@]} experiment(s) to run from ${claims}, ${parallel} at a time"
 for line in "${runs[@]}"; do
   eval "args=(${line})"  # shell-quoted by `sertk compare --runs`
@@ -44,10 +47,19 @@ for line in "${runs[@]}"; do
     echo ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true "${args[@]@Q}" "${passthrough[@]@Q}"
     continue
   fi
+  # an experiment whose training reads another one (e.g. A:from=exp/<tag>) waits for it to end
+  for ref in $(printf '%s\n' "${args[@]}" | grep -o 'exp/[A-Za-z0-9_.-]*' | sort -u || true); do
+    dep=${ref#exp/}
+    if [ "${dep}" != "${tag}" ] && [ -n "${pid_of[${dep}]:-}" ] && kill -0 "${pid_of[${dep}]}" 2>/dev/null; then
+      echo "$(date +%FT%T) ${tag} waits for ${dep} (its training reads exp/${dep})"
+      wait "${pid_of[${dep}]}" || true
+    fi
+  done
   while [ "$(jobs -rp | wc -l)" -ge "${parallel}" ]; do wait -n || true; done
   mkdir -p "exp/${tag}"
   echo "$(date +%FT%T) start ${tag} (log: exp/${tag}/run_claims.log)"
   ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true "${args[@]}" "${passthrough[@]}" > "exp/${tag}/run_claims.log" 2>&1 &
+  pid_of[${tag}]=$!
 done
 wait || true
 ${dry_run} && exit 0
