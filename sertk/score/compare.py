@@ -284,7 +284,7 @@ def reproduction_report(claims_file, root=None) -> str:
            " --out REPRODUCTION.md", "",
            "| claim | paper | metric | reference | system | difference [95% CI] | Wilcoxon p | folds | verdict |",
            "|---|---|---|---|---|---|---|---|---|"]
-    notes = []
+    notes, shown = [], {}  # a side's command once: a later claim sharing it points back
     for i, c in enumerate(spec["claims"], 1):
         unknown = set(c) - CLAIM_KEYS
         if unknown or not {"claim", "reference", "system"} <= set(c):
@@ -321,7 +321,10 @@ def reproduction_report(claims_file, root=None) -> str:
         if c.get("note"):
             notes.append(f"- {c['claim']}: {c['note']}")
         for key, (exps, run) in zip(("reference", "system"), specs):
-            if run:  # the command behind the numbers (seeds after the first: `seed=N` added)
+            if run and (exps[0], str(run)) in shown:
+                notes.append(f"- {c['claim']}, {key}: `{Path(exps[0]).name}` as above ({shown[exps[0], str(run)]})")
+            elif run:  # the command behind the numbers (seeds after the first: `seed=N` added)
+                shown[exps[0], str(run)] = f"{c['claim']}, {key}"
                 other = "system" if key == "reference" else "reference"
                 notes.append(f"- {c['claim']}, {key}: `./run.sh --stage 4 --stop_stage 6 "
                              f"{shlex.join(run_args(run, exps[0], 0, claims_file, expand=False))}`" +

@@ -121,6 +121,7 @@ def test_pending_runs_from_run_specs(tmp_path, monkeypatch):
     row = [line for line in text.splitlines() if line.startswith("| a |")][0]
     assert row.endswith("| not run (missing exp/base_seed_1, exp/new; unfinished exp/new_seed_1) |")
     assert "--train_args model_conf.k=$K_VALUE --tag new`; seeds 1-1: `seed=N` added" in text.replace("'", "")
+    assert "- b, system: `base` as above (a, reference)" in text  # a shared side's command once
 
     two_ways = _claims_with_runs(tmp_path / "2", [{"claim": "a", "reference": side("base"), "system": side("new")},
                                                   {"claim": "b", "reference": side("base", "lr=1"), "system": side("new")}])
