@@ -510,7 +510,8 @@ def summarize(out_file, per_class, results):
 @click.option("--claims", default=None, help="a claims YAML (paper claims and the experiments behind them): "
               "write the reproduction report instead (e.g. --out REPRODUCTION.md)")
 @click.option("--runs", is_flag=True, help="with --claims: print the run.sh arguments of each experiment "
-              "that has a run spec and is not finished, one shell-quoted line each (utils/run_claims.sh)")
+              "that has a run spec and is not finished, one shell-quoted line each (utils/run_claims.sh), "
+              "what an experiment reads (e.g. A:from={system}) before it")
 @click.option("--match", default=None, help="with --runs: only experiments whose tag this regular expression finds")
 def compare_cmd(results, metric, out_file, png, claims, runs, match):
     """Paired comparison of systems on the same folds: the first RESULTS.json (or exp dir) is
