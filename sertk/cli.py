@@ -506,7 +506,8 @@ def summarize(out_file, per_class, results):
 @click.argument("results", nargs=-1)
 @click.option("--metric", default="ua", show_default=True, help="a metric of the RESULTS.json files: ua, wa, macro_f1, ccc, ccc_v, ...")
 @click.option("--out", "out_file", default=None, help="also write the table to this .md file")
-@click.option("--png", default=None, help="a plot of each fold's pair of scores")
+@click.option("--png", default=None, help="a plot of each fold's pair of scores (with --claims: a dir, "
+              "one claim<N>.png per claim with a verdict, linked from the report)")
 @click.option("--claims", default=None, help="a claims YAML (paper claims and the experiments behind them): "
               "write the reproduction report instead (e.g. --out REPRODUCTION.md)")
 @click.option("--runs", is_flag=True, help="with --claims: print the run.sh arguments of each experiment "
@@ -528,9 +529,9 @@ def compare_cmd(results, metric, out_file, png, claims, runs, match):
                 click.echo(shlex.join(args))
             return
         if claims:
-            if results or png:
-                raise ValueError("--claims takes no RESULTS and no --png")
-            text = reproduction_report(claims)
+            if results:
+                raise ValueError("--claims takes no RESULTS")
+            text = reproduction_report(claims, png_dir=png, link_from=Path(out_file).parent if out_file else None)
             if out_file:
                 from sertk.fileio import write_text
                 write_text(out_file, text)

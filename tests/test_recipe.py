@@ -275,6 +275,8 @@ def test_run_claims_trains_what_is_missing_and_reports(recipe):
     assert "seed=1" in (d / "exp" / "claim_long_seed_1" / "fold1" / "train.inputs").read_text()
     row = [line for line in (d / "REPRODUCTION.md").read_text().splitlines() if line.startswith("| more epochs")][0]
     assert "| 4 (" in row and row.rstrip(" |").rsplit("| ", 1)[1] in ("reproduced", "inconclusive", "not reproduced (reversed)")
+    assert (d / "results" / "claims_synth" / "claim1.png").exists()  # the claim's per-fold pairs, linked
+    assert "[results/claims_synth/claim1.png](results/claims_synth/claim1.png)" in (d / "REPRODUCTION.md").read_text()
     assert "0 experiment(s) to run" in run("utils/run_claims.sh --claims conf/claims_synth.yaml", d)
     # a claims file the runs list refuses (an unset $VAR) stops the runner, in one line
     (d / "conf" / "claims_var.yaml").write_text(CLAIMS_YAML.replace("max_epochs=1", "model_conf.x=$SERTK_UNSET_VAR"))

@@ -81,6 +81,10 @@ def test_reproduction_report_verdicts(tmp_path):
     assert rows["flat helps"].endswith("| inconclusive |")
     assert rows["never run"].endswith("| not run (missing exp/absent_s0, exp/absent_s1, exp/absent_s2) |")
     assert "- never run: needs a GPU" in text and "sertk compare --claims conf/claims.yaml" in text
+    root = tmp_path / "egs" / "x"  # with plots: one per claim with a verdict, linked from the report's dir
+    text = reproduction_report(conf / "claims.yaml", png_dir=root / "results" / "claims", link_from=root)
+    assert sorted(p.name for p in (root / "results" / "claims").iterdir()) == ["claim1.png", "claim2.png", "claim3.png"]
+    assert "- up helps: per-fold pairs (a fold's score: the mean over its seeds) [results/claims/claim1.png]" in text
 
 
 def _claims_with_runs(tmp_path, claims):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train, infer and score every experiment a claims file names and has not finished, then write
-# REPRODUCTION.md. Run in egs/<corpus> after stages 1-3 (the features the runs read):
+# REPRODUCTION.md (per-fold pair plots in results/<claims file name>/). Run in egs/<corpus> after
+# stages 1-3 (the features the runs read):
 #   utils/run_claims.sh [--claims conf/claims.yaml] [--match REGEX] [--parallel 1] [--dry_run false] [run.sh options]
 # e.g. on one GPU, three experiments at a time, five folds of each:
 #   utils/run_claims.sh --parallel 3 --ngpu 1 --max_parallel_folds 5
@@ -63,7 +64,7 @@ for line in "${runs[@]}"; do
 done
 wait || true
 ${dry_run} && exit 0
-sertk compare --claims "${claims}" --out REPRODUCTION.md >/dev/null
+sertk compare --claims "${claims}" --out REPRODUCTION.md --png "results/$(basename "${claims}" .yaml)" >/dev/null
 echo "$(date +%FT%T) wrote REPRODUCTION.md"
 list=$(pending) || exit 1
 mapfile -t left < <([ -z "${list}" ] || printf '%s\n' "${list}")
