@@ -228,6 +228,9 @@ def train(config, train_dir, valid_dir, feat_dir, exp_dir, ngpu, overrides):
         _fail(e)
     if "best_epoch" in result:
         click.echo(f"best epoch {result['best_epoch']}: valid {result['select_metric']} {result['best_valid']:.4f}")
+    if "plan" in result:  # select: inner_cv
+        click.echo(f"inner leave-speaker-out {result['select_metric']} {result['best_inner']:.4f}: "
+                   f"fitted on all training speakers for epochs {result['plan']}")
     for head in ("cls", "reg"):  # heads fitted on pooled statistics: inner-CV selection
         if head in result:
             chosen = {k: v for k, v in result[head].items() if not k.startswith("inner_")}

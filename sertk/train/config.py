@@ -23,12 +23,14 @@ DEFAULTS = {
     "select_metric": "ua",      # sertk.score.metrics.SELECTABLE (ccc: mean V/A/D CCC); valid split only, never test
     "average_best": 0,          # N > 1: best.pt = average of the N best epochs by valid metric
     "refit": False,             # then retrain on train+valid for the selected epochs (test untouched)
+    "select": "valid",          # epoch-trained models: valid | inner_cv (epochs by inner leave-speaker-out
+                                # CV over train + valid, `inner_folds` splits, then fitted on all of them)
     "class_weight": False,      # inverse-frequency CE weights from the training split
     "label_smoothing": 0.0,
     "grad_clip": 5.0,
     "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
     "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
-    "inner_folds": 5,           # pooled-statistics heads: inner leave-speaker-out folds for selection
+    "inner_folds": 5,           # inner leave-speaker-out folds (pooled heads; select: inner_cv)
     "fit_valid": True,          # pooled-statistics heads: fit on train + valid (false: train only,
                                 # so valid can score design choices: ser.sh --eval_set valid)
     "seed": 0,
@@ -99,6 +101,8 @@ def check_config(conf: dict, where: str) -> None:
     if conf["model"] not in MODELS:
         raise ValueError(f"{where}: unknown model {conf['model']!r}; registered: {', '.join(sorted(MODELS))}")
     from sertk.score.metrics import SELECTABLE
+    if conf["select"] not in ("valid", "inner_cv"):
+        raise ValueError(f"{where}: select {conf['select']!r}: use valid or inner_cv")
     if conf["select_metric"] not in SELECTABLE:
         raise ValueError(f"{where}: select_metric {conf['select_metric']!r}: use {', '.join(SELECTABLE)}")
     io_args = ("input_layers", "input_dim", "num_classes", "avd", "vocab_size", "input_dims")

@@ -170,7 +170,9 @@ def plot_curves(history, path):
 def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) -> dict:
     """Train one fold. With `refit: true`, a second run then trains a fresh model on
     train+valid for the epochs the first run selected on valid (averaging the same epochs),
-    and its weights become best.pt; the selection run's model is kept as select/best.pt."""
+    and its weights become best.pt; the selection run's model is kept as select/best.pt.
+    With `select: inner_cv` the epochs come from inner leave-speaker-out runs over train+valid
+    (exp_dir/inner/, `select_inner`) and the model is then fitted on all of them the same way."""
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     done = exp_dir / "train.done"
@@ -205,22 +207,19 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
     handler = add_log_file(exp_dir, rank)
     ctx = (world, rank, use_cuda, device)
     try:
-        if not conf["refit"]:
+        if conf["select"] == "inner_cv":
+            all_dir = _on_rank0(ctx, exp_dir / "refit" / "data", lambda d: DataDir.combine(
+                [x for x in (train_dir, valid_dir) if x is not None], d))
+            result = select_inner(conf, all_dir, feat_dir, exp_dir / "inner", ctx)
+            result["refit"] = _refit(conf, all_dir, feat_dir, exp_dir, ctx, result["plan"])
+        elif not conf["refit"]:
             result = _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx)
         else:
             result = _run(conf, train_dir, valid_dir, feat_dir, exp_dir / "select", ctx)
             plan = result.get("averaged_epochs") or [result["best_epoch"]]
-            refit_data = exp_dir / "refit" / "data"
-            if rank == 0 and not (refit_data / "spk2utt").exists():
-                DataDir.combine([train_dir, valid_dir], refit_data)
-            if world > 1:
-                torch.distributed.barrier()
-            log.info("refit on %s + %s for %d epochs (averaging epochs %s)", train_dir, valid_dir,
-                     max(plan), plan)
-            result["refit"] = _run(conf, refit_data, None, feat_dir, exp_dir / "refit", ctx, plan=plan)
-            if rank == 0:
-                shutil.copyfile(exp_dir / "refit" / "best.pt", exp_dir / "best.pt.tmp")
-                os.replace(exp_dir / "best.pt.tmp", exp_dir / "best.pt")
+            refit_data = _on_rank0(ctx, exp_dir / "refit" / "data",
+                                   lambda d: DataDir.combine([train_dir, valid_dir], d))
+            result["refit"] = _refit(conf, refit_data, feat_dir, exp_dir, ctx, plan)
         if rank == 0:
             write_json(done, result)
         if world > 1:
@@ -231,6 +230,69 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
         if handler is not None:
             log.removeHandler(handler)
             handler.close()
+
+
+def _on_rank0(ctx, data_dir: Path, write) -> Path:
+    """A data dir written once (by rank 0, unless it is there from an earlier try), then read by all ranks."""
+    world, rank = ctx[:2]
+    if rank == 0 and not (data_dir / "spk2utt").exists():
+        write(data_dir)
+    if world > 1:
+        torch.distributed.barrier()
+    return data_dir
+
+
+def _refit(conf, data_dir, feat_dir, exp_dir, ctx, plan) -> dict:
+    """A fresh model trained on data_dir (all training speakers) for max(plan) epochs, best.pt
+    the average of the plan's epochs; it becomes the fold's best.pt."""
+    log.info("refit on %s for %d epochs (averaging epochs %s)", data_dir, max(plan), plan)
+    result = _run(conf, data_dir, None, feat_dir, exp_dir / "refit", ctx, plan=plan)
+    if ctx[1] == 0:
+        shutil.copyfile(exp_dir / "refit" / "best.pt", exp_dir / "best.pt.tmp")
+        os.replace(exp_dir / "best.pt.tmp", exp_dir / "best.pt")
+    return result
+
+
+def select_inner(conf, all_dir, feat_dir, inner_dir, ctx) -> dict:
+    """Epochs by inner leave-speaker-out cross-validation over the fold's training speakers
+    (`inner_folds` splits of whole speakers, as the pooled heads choose theirs), so that no
+    choice hangs on one valid speaker: one run per split, selecting on its held-out speakers
+    with the usual early stopping; their valid scores are averaged per epoch, up to the last
+    epoch every run reached. The plan is the best epoch of that curve or, with `average_best`
+    N > 1, its N best epochs, but only when the splits' own N-best averages scored (on mean)
+    at least as well on their held-out speakers as their best single epochs."""
+    from sertk.train.pooled import plot_inner_curves, speaker_folds
+
+    data = DataDir(all_dir)
+    utts = sorted(data.utt2spk)
+    splits = speaker_folds([data.utt2spk[u] for u in utts], conf["inner_folds"])
+    metric, runs = conf["select_metric"], []
+    for i, (tr, va) in enumerate(splits, 1):
+        split = inner_dir / "data" / f"split{i}"
+        for part, idx in (("train", tr), ("valid", va)):
+            _on_rank0(ctx, split / part, lambda d, idx=idx: data.subset([utts[j] for j in idx], d))
+        log.info("inner split %d of %d: %d training / %d held-out speakers", i, len(splits),
+                 len({data.utt2spk[utts[j]] for j in tr}), len({data.utt2spk[utts[j]] for j in va}))
+        result = _run(conf, split / "train", split / "valid", feat_dir, inner_dir / f"split{i}", ctx)
+        history = json.loads((inner_dir / f"split{i}" / "history.json").read_text())
+        runs.append((result, [h["valid"][metric] for h in history]))
+    n = min(len(scores) for _, scores in runs)
+    curve = np.mean([scores[:n] for _, scores in runs], axis=0)
+    sign = 1 if METRICS[metric].higher_is_better else -1
+    ranked = sorted(range(1, n + 1), key=lambda e: (-sign * curve[e - 1], e))
+    averaged = [r for r, _ in runs if "valid_averaged" in r]
+    keep_average = conf["average_best"] > 1 and len(averaged) == len(runs) and not is_better(
+        metric, float(np.mean([r["best_valid"] for r in averaged])),
+        float(np.mean([r["valid_averaged"][metric] for r in averaged])))
+    plan = sorted(ranked[:conf["average_best"]] if keep_average else ranked[:1])
+    log.info("inner %s by epoch (%d splits): %s -> epochs %s", metric, len(runs),
+             " ".join(f"{c:.3f}" for c in curve), plan)
+    if ctx[1] == 0:
+        plot_inner_curves({metric: {"inner_curve": curve.tolist(), "epochs": ranked[0]}},
+                          inner_dir / "curves.png")
+    return {"select": "inner_cv", "select_metric": metric, "plan": plan, "inner_splits": len(runs),
+            "inner_curve": [round(float(c), 4) for c in curve], "best_inner": float(curve[ranked[0] - 1]),
+            "average_kept": keep_average}
 
 
 def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:

@@ -141,6 +141,47 @@ def test_refit_on_train_plus_valid_with_the_selected_epochs(synth_folds, synth_f
     assert _run(synth_folds, synth_fbank, exp, ["average_best=2", "refit=true"]) == r
 
 
+def test_inner_cv_picks_epochs_on_the_training_speakers_then_fits_on_all_of_them(synth_folds, synth_fbank, tmp_path):
+    """select: inner_cv: one run per inner split of train + valid by whole speakers; the plan is
+    the best epoch of their mean valid curve (up to the shortest run), the N best only when the
+    splits' own N-best averages did not lose to their best epochs; the refit model is best.pt."""
+    import numpy as np
+
+    exp = tmp_path / "inner"
+    extra = ["select=inner_cv", "inner_folds=3", "average_best=2", "patience=2"]
+    r = _run(synth_folds, synth_fbank, exp, extra)
+    fold = synth_folds / "fold1"
+    spk = lambda d: set(line.split()[1] for line in (d / "utt2spk").read_text().splitlines())
+    training = spk(fold / "train") | spk(fold / "valid")
+    held_out = []
+    for i in (1, 2, 3):
+        d = exp / "inner" / "data" / f"split{i}"
+        assert spk(d / "train") | spk(d / "valid") == training and not spk(d / "train") & spk(d / "valid")
+        held_out += sorted(spk(d / "valid"))
+    assert sorted(held_out) == sorted(training)  # every training speaker held out exactly once
+    assert spk(fold / "test").isdisjoint(spk(exp / "refit" / "data"))
+    runs = [json.loads((exp / "inner" / f"split{i}" / "run.done").read_text()) for i in (1, 2, 3)]
+    curves = [[h["valid"]["ua"] for h in json.loads((exp / "inner" / f"split{i}" / "history.json").read_text())]
+              for i in (1, 2, 3)]
+    n = min(map(len, curves))
+    curve = np.mean([c[:n] for c in curves], axis=0)
+    ranked = sorted(range(1, n + 1), key=lambda e: (-curve[e - 1], e))
+    kept = np.mean([x["valid_averaged"]["ua"] for x in runs]) >= np.mean([x["best_valid"] for x in runs])
+    assert r["average_kept"] == kept and r["plan"] == sorted(ranked[:2] if kept else ranked[:1])
+    assert r["inner_curve"] == [round(float(c), 4) for c in curve]
+    assert r["refit"] == {"epochs_run": max(r["plan"]), "averaged_epochs": r["plan"]}
+    assert spk(exp / "refit" / "data") == training
+    assert all(torch.equal(a, b) for a, b in zip(_weights(exp / "best.pt").values(),
+                                                 _weights(exp / "refit" / "best.pt").values()))
+    assert (exp / "inner" / "curves.png").exists()
+    assert _run(synth_folds, synth_fbank, exp, extra) == r  # finished: a no-op
+
+
+def test_unknown_select_is_refused():
+    with pytest.raises(ValueError, match="select 'test': use valid or inner_cv"):
+        load_config(overrides=["select=test"])
+
+
 def _mismatched_labels(src, out):
     """Half the speakers keep only emotions, the other half only V/A/D."""
     from sertk.data.datadir import DataDir
