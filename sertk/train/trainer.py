@@ -274,6 +274,8 @@ def select_inner(conf, all_dir, feat_dir, inner_dir, ctx) -> dict:
         log.info("inner split %d of %d: %d training / %d held-out speakers", i, len(splits),
                  len({data.utt2spk[utts[j]] for j in tr}), len({data.utt2spk[utts[j]] for j in va}))
         result = _run(conf, split / "train", split / "valid", feat_dir, inner_dir / f"split{i}", ctx)
+        if ctx[0] > 1:
+            torch.distributed.barrier()  # rank 0 writes history.json at the end of the run
         history = json.loads((inner_dir / f"split{i}" / "history.json").read_text())
         runs.append((result, [h["valid"][metric] for h in history]))
     n = min(len(scores) for _, scores in runs)
