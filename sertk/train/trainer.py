@@ -206,6 +206,8 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if use_cuda else "cpu")
     handler = add_log_file(exp_dir, rank)
     ctx = (world, rank, use_cuda, device)
+    if rank == 0:  # the fold's config (refit / inner_cv train in subdirs): resumes are checked against it
+        save_config(conf, saved)
     try:
         if conf["select"] == "inner_cv":
             all_dir = _on_rank0(ctx, exp_dir / "refit" / "data", lambda d: DataDir.combine(

@@ -139,6 +139,8 @@ def test_refit_on_train_plus_valid_with_the_selected_epochs(synth_folds, synth_f
     assert not all(torch.equal(a, b) for a, b in zip(_weights(exp / "best.pt").values(),
                                                      _weights(exp / "select" / "best.pt").values()))
     assert _run(synth_folds, synth_fbank, exp, ["average_best=2", "refit=true"]) == r
+    with pytest.raises(ValueError, match="with another config"):  # refit's fold dir keeps its config too
+        _run(synth_folds, synth_fbank, exp, ["average_best=3", "refit=true"])
 
 
 def test_inner_cv_picks_epochs_on_the_training_speakers_then_fits_on_all_of_them(synth_folds, synth_fbank, tmp_path):
@@ -174,7 +176,10 @@ def test_inner_cv_picks_epochs_on_the_training_speakers_then_fits_on_all_of_them
     assert all(torch.equal(a, b) for a, b in zip(_weights(exp / "best.pt").values(),
                                                  _weights(exp / "refit" / "best.pt").values()))
     assert (exp / "inner" / "curves.png").exists()
+    assert load_config(exp / "config.yaml")["select"] == "inner_cv"  # the fold's config (ser.sh reads it)
     assert _run(synth_folds, synth_fbank, exp, extra) == r  # finished: a no-op
+    with pytest.raises(ValueError, match="with another config"):
+        _run(synth_folds, synth_fbank, exp, extra[:-1] + ["patience=3"])
 
 
 def test_unknown_select_is_refused():
