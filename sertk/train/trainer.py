@@ -32,7 +32,7 @@ from sertk.models.losses import attribute_class
 from sertk.score.metrics import METRICS, avd_metrics, is_better, ua_from_indices
 from sertk.text.charvocab import CharVocab
 from sertk.config import config_diff, load_yaml
-from sertk.train.config import save_config
+from sertk.train.config import DEFAULTS, save_config
 
 log = logging.getLogger("sertk.train")
 
@@ -177,7 +177,8 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
     exp_dir.mkdir(parents=True, exist_ok=True)
     done = exp_dir / "train.done"
     saved = exp_dir / "config.yaml"  # finished or resumed: only with the config it started with
-    old = load_yaml(saved) if saved.exists() else None
+    # a key added to DEFAULTS since then reads as its default (what the older code did)
+    old = load_yaml(saved, defaults=DEFAULTS, strict=False) if saved.exists() else None
     if old is not None and old != conf:
         raise ValueError(f"{exp_dir} was {'trained' if done.exists() else 'started'} with another config "
                          f"({config_diff(old, conf)}); choose another exp dir (run.sh: --tag) or remove it")

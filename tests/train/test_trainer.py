@@ -72,6 +72,20 @@ def test_resume_with_another_config_is_refused(synth_folds, synth_fbank, tmp_pat
         _run(synth_folds, synth_fbank, tmp_path / "exp", ["optim_conf.lr=0.5"])
 
 
+def test_resume_of_a_run_started_before_a_new_config_key(synth_folds, synth_fbank, tmp_path):
+    """A config.yaml written before a key joined the defaults resumes when the key has its default."""
+    import yaml
+
+    exp = tmp_path / "exp"
+    r = _run(synth_folds, synth_fbank, exp)
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    del conf["select"]
+    (exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    assert _run(synth_folds, synth_fbank, exp) == r
+    with pytest.raises(ValueError, match="with another config"):
+        _run(synth_folds, synth_fbank, exp, ["select=inner_cv"])
+
+
 def test_speaker_shared_between_train_and_valid_is_refused(synth_folds, synth_fbank, tmp_path):
     conf = load_config(overrides=CONF)
     with pytest.raises(ValueError, match=r"speaker\(s\) .* in both"):
