@@ -14,6 +14,7 @@ Both predict what the data has: class logits (`num_classes` > 0) and/or valence,
 dominance (`avd`), in the units of the training labels.
 """
 import logging
+from typing import Optional
 
 import numpy as np
 import torch
@@ -146,16 +147,20 @@ class PooledStatsModel(SERModel):
     def standardise(self, pooled):
         return apply_scaler(pooled, self.stat_mean, self.stat_std, self.robust)
 
+    def read_pooled(self, pooled):
+        """(N, L, 2D) raw pooled statistics -> outputs."""
+        return self.forward_pooled(self.standardise(pooled))
+
     def forward(self, feats, lengths):
         if self.speaker_norm != "none":
             raise ValueError(f"this model normalises per speaker (speaker_norm: {self.speaker_norm}): it reads "
                              "a data dir's speakers together (`sertk infer --feat-dir F DATA_DIR`), not single inputs")
-        return self.forward_pooled(self.standardise(layer_stats(feats, lengths)))
+        return self.read_pooled(layer_stats(feats, lengths))
 
     def forward_speakers(self, pooled, speakers):
         """(N, L, 2D) pooled statistics of all the utterances of some speakers -> outputs."""
-        return self.forward_pooled(self.standardise(torch.as_tensor(
-            speaker_normalise(np.asarray(pooled), speakers, self.speaker_norm), dtype=torch.float32)))
+        return self.read_pooled(torch.as_tensor(
+            speaker_normalise(np.asarray(pooled), speakers, self.speaker_norm), dtype=torch.float32))
 
     def candidate_layer_sets(self):
         """Layer sets a linear map may read: every single layer and all layers (`each+all`),
@@ -236,9 +241,20 @@ class PooledMLP(PooledStatsModel):
                  ensemble: int = 5, linear: bool = True, c_grid=(0.01, 0.1, 1.0),
                  alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all",
                  robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
-                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none"):
+                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none",
+                 linear_robust_floor: Optional[float] = None):
         super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip,
                          speaker_norm)
+        # The linear member's own std floor (None: the MLPs'). A floor guards the MLPs, whose
+        # units amplify a statistic that was constant in training; a linear map over capped
+        # z-scores is bounded without one, and on clean clips the floor costs it accuracy
+        # (docs/training.md, "How the default head was chosen").
+        self.robust_linear = self.robust
+        if linear_robust_floor is not None and robust_scaling and linear and float(linear_robust_floor) != robust_floor:
+            if linear_robust_floor < 0:
+                raise ValueError(f"linear_robust_floor ({linear_robust_floor}) must be >= 0 (0: off)")
+            self.robust_linear = (float(linear_robust_floor), float(robust_clip))
+            self.register_buffer("stat_std_linear", torch.ones(input_layers, 2 * input_dim))
         if linear_layer_sets not in ("each+all", "all"):
             raise ValueError(f"linear_layer_sets {linear_layer_sets!r}: use 'all' or 'each+all'")
         self.layer_sets = linear_layer_sets
@@ -256,10 +272,26 @@ class PooledMLP(PooledStatsModel):
     def set_mix(self, head: str, weight: float):
         self.mix[0 if head == "cls" else 1] = weight
 
-    def forward_pooled(self, z, members=None):
+    @property
+    def own_linear_scaling(self) -> bool:
+        return self.robust_linear != self.robust
+
+    def set_linear_std(self, std):
+        """The linear member's stds (its own floor); the means are the shared ones."""
+        self.stat_std_linear.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(1e-5))
+
+    def read_pooled(self, pooled):
+        z_linear = None
+        if self.own_linear_scaling:
+            z_linear = apply_scaler(pooled, self.stat_mean, self.stat_std_linear, self.robust_linear)
+        return self.forward_pooled(self.standardise(pooled), z_linear=z_linear)
+
+    def forward_pooled(self, z, members=None, z_linear=None):
         """`members` (indices): only those MLPs, without the linear member (the trainer fits one
-        MLP at a time, on its raw logits)."""
+        MLP at a time, on its raw logits). `z_linear`: the linear member's input when it has its
+        own scaling (read_pooled), else `z`."""
         out = {}
+        z_linear = z if z_linear is None else z_linear
         if self.cls is not None:
             picked = [self.cls[i] for i in (members if members is not None else range(len(self.cls)))]
             if members is not None and len(picked) == 1:
@@ -268,13 +300,13 @@ class PooledMLP(PooledStatsModel):
                 probs = torch.stack([torch.softmax(m(z), -1) for m in picked]).mean(0)
                 if self.cls_linear is not None and members is None:
                     w = self.mix[0]
-                    probs = (1 - w) * probs + w * torch.softmax(self.cls_linear(z.flatten(1)), -1)
+                    probs = (1 - w) * probs + w * torch.softmax(self.cls_linear(z_linear.flatten(1)), -1)
                 out["logits"] = probs.clamp_min(1e-12).log()
         if self.reg is not None:
             picked = [self.reg[i] for i in (members if members is not None else range(len(self.reg)))]
             z_avd = torch.stack([m(z) for m in picked]).mean(0) * self.avd_std + self.avd_mean
             if self.reg_linear is not None and members is None:
                 w = self.mix[1]
-                z_avd = (1 - w) * z_avd + w * self.reg_linear(z.flatten(1))
+                z_avd = (1 - w) * z_avd + w * self.reg_linear(z_linear.flatten(1))
             out["avd"] = z_avd
         return out

@@ -269,11 +269,12 @@ def fit_mlp(model, Z, targets, groups, conf):
         if linear is not None:  # the linear member, and how much of it to mix in
             grid = model.c_grid if head == "cls" else model.alpha_grid
             sets = model.candidate_layer_sets()
-            (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes, model.robust)
+            (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
+                                           model.robust_linear)
             mix = {w: score(head, t, (1 - w) * preds[epochs - 1] + w * oof, _metric(head, conf))
                    for w in MIX_GRID}
             w = max(mix, key=mix.get)
-            fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear, model.robust)
+            fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear, model.robust_linear)
             model.set_mix(head, w)
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],
                                "linear_param": p, "linear_weight": w, "inner_score": mix[w],
@@ -288,6 +289,8 @@ def fit_mlp(model, Z, targets, groups, conf):
             members[m] = train_member(head, _fresh(members[m], seed + 1000 + m), Zs, tt, epochs, conf,
                                       seed + 1000 + m, weight)
     model.set_pooled_stats(*fit_scaler(Z, model.robust))
+    if model.own_linear_scaling:
+        model.set_linear_std(fit_scaler(Z, model.robust_linear)[1])
     return info
 
 

@@ -92,3 +92,34 @@ def test_robust_scaling_parts_can_be_turned_off():
     assert model.robust == (0.0, 5.0)
     with pytest.raises(ValueError, match="must be >= 0"):
         build_model("linear", {"robust_scaling": True, "robust_clip": -1.0}, input_layers=2, input_dim=2, num_classes=2)
+
+
+def test_linear_member_with_its_own_floor_reads_its_own_z_scores():
+    """linear_robust_floor: the MLPs read floored stds, the linear member its own (here none,
+    |z| still capped); frames and pooled statistics agree, and a checkpoint keeps both."""
+    from sertk.models.pooled import apply_scaler, fit_scaler
+    rng = np.random.default_rng(2)
+    Z = rng.standard_normal((30, 2, 6)).astype(np.float32)
+    Z[:, 0, 0] = 0.3 + 1e-3 * rng.standard_normal(30).astype(np.float32)  # nearly constant in training
+    conf = {"ensemble": 2, "hidden": 8, "robust_scaling": True, "linear_robust_floor": 0.0}
+    model = build_model("pooled_mlp", conf, input_layers=2, input_dim=3, num_classes=3).eval()
+    assert model.robust == (0.1, 5.0) and model.robust_linear == (0.0, 5.0)
+    model.set_pooled_stats(*fit_scaler(Z, model.robust))
+    model.set_linear_std(fit_scaler(Z, model.robust_linear)[1])
+    model.set_mix("cls", 1.0)  # the linear member alone
+    x = torch.from_numpy(Z[:4])
+    z_lin = apply_scaler(x, *fit_scaler(Z, (0.0, 5.0)), (0.0, 5.0))
+    assert not torch.allclose(z_lin, model.standardise(x))  # the floor changes the first statistic
+    with torch.no_grad():
+        want = torch.log_softmax(model.cls_linear(z_lin.flatten(1)), -1)
+        assert torch.allclose(model.read_pooled(x)["logits"], want, atol=1e-5)
+        feats = torch.randn(2, 2, 7, 3)
+        lengths = torch.tensor([7, 4])
+        assert torch.allclose(model(feats, lengths)["logits"], model.read_pooled(layer_stats(feats, lengths))["logits"])
+    again = build_model("pooled_mlp", conf, input_layers=2, input_dim=3, num_classes=3).eval()
+    again.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(again.read_pooled(x)["logits"], model.read_pooled(x)["logits"])
+    # the same floor as the MLPs' (or no robust scaling): one scaler, no extra buffer
+    same = build_model("pooled_mlp", {**conf, "linear_robust_floor": 0.1}, input_layers=2, input_dim=3, num_classes=3)
+    assert not same.own_linear_scaling and "stat_std_linear" not in same.state_dict()
