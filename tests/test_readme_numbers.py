@@ -27,7 +27,7 @@ def test_head_table_matches_each_recipes_generated_tables():
     systems = {"probe, layers searched": "train_linear_whisper_base",
                "probe, all layers": "train_linear_all_layers_whisper_base",
                "default head": "train_pooled_mlp_whisper_base",
-               "default head, plain scaling (earlier)": "train_pooled_mlp_whisper_base_plain"}
+               "default head, earlier design": "train_pooled_mlp_whisper_base_earlier"}
     header = next(line for line in README.splitlines() if line.startswith("| corpus | folds | metric (pooled)"))
     names = [c.strip() for c in header.strip("|").split("|")][3:]
     checked = 0
@@ -44,11 +44,12 @@ def test_head_table_matches_each_recipes_generated_tables():
                     continue
                 assert rows[systems[name]][head.index(metric)] == value, (corpus, name, metric)
                 checked += 1
-    assert checked == 23
+    assert checked == 20
 
 
 def test_design_tables_match_tools_results():
-    for name in ("head_designs_on_valid.md", "probe_scaling_on_valid.md", "round3_on_valid.md"):
+    for name in ("head_designs_on_valid.md", "probe_scaling_on_valid.md", "round3_on_valid.md",
+                 "round4_on_valid.md"):
         table = (REPO / "tools" / "results" / name).read_text().split("\n\nBest")[0]
         for line in table.strip().splitlines():
             assert "  " + line in TRAINING, (name, line)

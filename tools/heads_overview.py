@@ -10,7 +10,7 @@ from pathlib import Path
 
 SYSTEMS = (("train_linear", "probe, layers searched"), ("train_linear_all_layers", "probe, all layers"),
            ("train_pooled_mlp", "default head"),
-           ("train_pooled_mlp_{feat}_plain", "default head, plain scaling (earlier)"))
+           ("train_pooled_mlp_{feat}_earlier", "default head, earlier design"))
 RECIPES = ("egs/emodb", "egs/emodb_hard", "egs/urdu", "egs/emodb_urdu", "egs/tava")
 
 
