@@ -249,10 +249,10 @@ class PooledMLP(PooledStatsModel):
         # units amplify a statistic that was constant in training; a linear map over capped
         # z-scores is bounded without one, and on clean clips the floor costs it accuracy
         # (docs/training.md, "How the default head was chosen").
+        if linear_robust_floor is not None and linear_robust_floor < 0:
+            raise ValueError(f"linear_robust_floor ({linear_robust_floor}) must be >= 0 (0: off)")
         self.robust_linear = self.robust
         if linear_robust_floor is not None and robust_scaling and linear and float(linear_robust_floor) != robust_floor:
-            if linear_robust_floor < 0:
-                raise ValueError(f"linear_robust_floor ({linear_robust_floor}) must be >= 0 (0: off)")
             self.robust_linear = (float(linear_robust_floor), float(robust_clip))
             self.register_buffer("stat_std_linear", torch.ones(input_layers, 2 * input_dim))
         if linear_layer_sets not in ("each+all", "all"):

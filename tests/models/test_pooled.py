@@ -123,3 +123,5 @@ def test_linear_member_with_its_own_floor_reads_its_own_z_scores():
     # the same floor as the MLPs' (or no robust scaling): one scaler, no extra buffer
     same = build_model("pooled_mlp", {**conf, "linear_robust_floor": 0.1}, input_layers=2, input_dim=3, num_classes=3)
     assert not same.own_linear_scaling and "stat_std_linear" not in same.state_dict()
+    with pytest.raises(ValueError, match="linear_robust_floor"):  # refused even where it would not apply
+        build_model("pooled_mlp", {"linear_robust_floor": -0.1}, input_layers=2, input_dim=3, num_classes=3)
