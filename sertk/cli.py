@@ -492,6 +492,56 @@ def aggregate(out_file, title, command, inner_command, config, resolved, git, sc
                                         for k in ("wa", "ua", "macro_f1", "ccc") if k in s))
 
 
+@main.group("keep-scores")
+def keep_scores():
+    """Each fold's scores and what made them, kept where git can hold them (sertk/score/kept.py):
+    a run spread over sessions or machines restores the folds it already has."""
+
+
+@keep_scores.command("save")
+@click.option("--exp-dir", required=True, help="exp/<tag>: the record goes to DIR/<tag>/fold<N>.json")
+@click.option("--to", "keep_dir", required=True, help="where records are kept (e.g. results/scores)")
+@click.option("--folds", default=None, help="e.g. '1 3' (default: every scored fold of the exp dir)")
+@click.option("--eval-set", default="test", show_default=True)
+@click.option("--git", "git", default=None, help="the checkout the folds were trained at (default: the exp "
+              "dir's RESULTS.json provenance, else this checkout's git describe --dirty)")
+def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git):
+    """Keep the scores of the scored folds of EXP_DIR."""
+    from sertk.score.kept import keep_fold
+    from sertk.score.report import git_hash
+    exp = Path(exp_dir)
+    nums = [int(f) for f in folds.split()] if folds else sorted(
+        int(d.name[4:]) for d in exp.glob("fold*") if d.name[4:].isdigit()
+        and (d / f"score_{eval_set}" / "metrics.json").exists())
+    if not nums:
+        _fail(ValueError(f"{exp}: no fold scored on {eval_set}"))
+    if git is None and (exp / "RESULTS.json").exists():
+        import json
+        git = json.loads((exp / "RESULTS.json").read_text()).get("provenance", {}).get("git")
+    try:
+        for f in nums:
+            click.echo(keep_fold(exp / f"fold{f}", keep_dir, f, eval_set, git or git_hash()))
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
+
+
+@keep_scores.command("restore")
+@click.option("--exp-dir", required=True)
+@click.option("--from", "keep_dir", required=True)
+@click.option("--fold", type=int, required=True)
+@click.option("--eval-set", default="test", show_default=True)
+@click.option("--inputs", required=True, help="the run's training inputs (as ser.sh writes train.inputs)")
+def keep_scores_restore(exp_dir, keep_dir, fold, eval_set, inputs):
+    """Restore one fold's kept scores into EXP_DIR/fold<N>/score_<eval_set>; prints `restored`
+    or `none` (no record). A record kept from other inputs is refused."""
+    from sertk.score.kept import restore_fold
+    try:
+        rec = restore_fold(Path(exp_dir) / f"fold{fold}", keep_dir, fold, eval_set, inputs)
+    except ValueError as e:
+        _fail(e)
+    click.echo("restored" if rec else "none")
+
+
 @main.command()
 @click.option("--out", "out_file", default=None, help="write the markdown table here too")
 @click.option("--per-class", is_flag=True, help="add a classes x systems table of pooled recall")

@@ -241,6 +241,41 @@ def test_fold_pipeline_keeps_finished_folds(recipe):
     assert min(f["ua"] for f in res["folds"]) > 0.6  # trained as by stages 4-6 (4 classes: chance 0.25)
 
 
+def test_kept_scores_restore_folds_on_a_fresh_checkout(recipe):
+    """--keep_scores: each scored fold is kept as results/scores/<tag>/foldN.json (what git can
+    hold); with the exp dir gone (a fresh checkout) the same command restores every fold instead
+    of training it, fold by fold or stage by stage, and aggregates the same RESULTS; a record
+    kept from other inputs is refused; records of a finished exp dir can be kept afterwards."""
+    d, args, _ = recipe
+    keep = f"{args} --stage 4 --stop_stage 6 --train_args max_epochs=2 --tag kept --keep_scores results/scores"
+    run(f"./run.sh {keep} --fold_pipeline true", d)
+    exp, kept = d / "exp" / "kept", d / "results" / "scores" / "kept"
+    first = json.loads((exp / "RESULTS.json").read_text())
+    assert sorted(r.name for r in kept.glob("*.json")) == [f"fold{f}.json" for f in range(1, 5)]
+    rec = json.loads((kept / "fold1.json").read_text())
+    assert rec["inputs"] == (exp / "fold1" / "train.inputs").read_text().strip() and "max_epochs: 2" in rec["config"]
+    for pipeline in ("--fold_pipeline true", ""):
+        run(f"rm -rf {exp}", d)
+        out = run(f"./run.sh {keep} {pipeline}", d)
+        assert out.count("scores restored from results/scores/kept") == 4 and "trained, inferred" not in out
+        assert not list(exp.glob("fold*/train.done")) and not list(exp.glob("fold*/decode_test"))
+        again = json.loads((exp / "RESULTS.json").read_text())
+        assert again["folds"] == first["folds"] and again["pooled"] == first["pooled"]
+        assert again["provenance"]["kept_folds"] == {f"fold{f}": rec["git"] for f in range(1, 5)}
+        assert "max_epochs: 2" in "".join(again["provenance"]["resolved_configs"].values())
+        assert "restored from kept scores" in (exp / "RESULTS.md").read_text()
+    run(f"rm -rf {exp}", d)
+    out = run_fails(f"./run.sh {keep.replace('max_epochs=2', 'max_epochs=3')} --fold_pipeline true", d)
+    assert "kept from other inputs" in out and "results/scores/kept/fold" in out and "Traceback" not in out
+    assert not list(exp.glob("fold*/train.done"))
+    # an exp dir that ran without --keep_scores: its folds kept afterwards, with its commit
+    out = run("sertk keep-scores save --exp-dir exp/train_small_fbank --to results/scores", d)
+    assert len(out.split()) == 4
+    done = json.loads((d / "exp" / "train_small_fbank" / "RESULTS.json").read_text())
+    rec = json.loads((d / "results" / "scores" / "train_small_fbank" / "fold3.json").read_text())
+    assert rec["git"] == done["provenance"]["git"] and rec["metrics"]["ua"] == done["folds"][2]["ua"]
+
+
 CLAIMS_YAML = """\
 title: synth claims
 seeds: 2

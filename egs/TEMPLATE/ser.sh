@@ -40,6 +40,8 @@ corpus_vars=""       # run.sh: the environment variables naming the corpus (e.g.
 pack_fold=""         # fold whose model stage 7 packs (default: first fold run)
 skip_audio_check=false
 fold_pipeline=false  # true: stages 4-6 fold by fold, RESULTS.md updated as each fold finishes
+keep_scores=""       # a dir (e.g. results/scores): each fold's scores kept there as it is scored, and
+                     # restored from there by a later run of the same command (sertk/score/kept.py)
 datadir=data
 dumpdir=dump
 expdir=exp
@@ -64,6 +66,9 @@ Options (defaults in brackets):
   --eval_set test|valid     valid: fit on train only, score the valid split (choosing settings) [${eval_set}]
   --fold_pipeline true      stages 4-6 fold by fold (train, infer, score; RESULTS.md re-aggregated as each
                             fold finishes: a run cut off early keeps its finished folds' scores) [${fold_pipeline}]
+  --keep_scores DIR         keep each scored fold's metrics and training inputs as DIR/<tag>/foldN.json
+                            (small enough to commit); a fold not trained in exp/<tag> but kept there
+                            is restored instead of trained (its inputs must match) [none]
 Environment: WHISPER=/path/or/name  the Whisper encoder of Whisper extraction configs (a local dir
              or a hub name; default: the config's name_or_path)
 "
@@ -221,6 +226,14 @@ train_fold() {
       --train-dir ${datadir}/folds/fold${f}/train --valid-dir ${datadir}/folds/fold${f}/valid \
       "${feat_opt[@]}" --exp-dir ${exp}/fold${f} ${train_args}
 }
+kept() {  # 0: fold $1 is not trained here and its scores were restored from ${keep_scores}
+  local f=$1
+  [ -n "${keep_scores}" ] && [ ! -f ${exp}/fold${f}/train.done ] || return 1
+  local r; r=$(sertk keep-scores restore --exp-dir ${exp} --from ${keep_scores} --fold ${f} \
+    --eval-set ${eval_set} --inputs "${inputs}") || exit 1  # kept from other inputs: refused
+  [ "${r}" = restored ] || return 1
+  log "  fold${f}: scores restored from ${keep_scores}/${tag} (remove that record to train the fold again)"
+}
 infer_fold() {
   local f=$1 out=${exp}/fold$1/decode_${eval_set}
   [ -f ${out}/predictions.json ] && return 0
@@ -234,7 +247,10 @@ score_fold() {
     score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
   [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
     score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
+  rm -f ${exp}/fold${f}/score_${eval_set}/kept.json  # scored here now, not restored
   sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
+  [ -z "${keep_scores}" ] || sertk keep-scores save --exp-dir ${exp} --to ${keep_scores} --folds ${f} \
+    --eval-set ${eval_set} --git "${git_state}" >/dev/null
 }
 aggregate() {  # RESULTS.md over the folds scored so far (all of them, once the run has finished)
   local f score_dirs=() done_folds=()
@@ -247,17 +263,23 @@ aggregate() {  # RESULTS.md over the folds scored so far (all of them, once the 
   local n; n=$(all_folds | wc -w)
   [ ${#done_folds[@]} -eq ${n} ] || title+=" (folds ${done_folds[*]} of ${n} so far)"
   local resolved=("${exp}/fold${done_folds[0]}/config.yaml") d
-  for d in "${feat_dirs[@]}"; do resolved+=("${d}/extract.yaml"); done
+  [ -f ${resolved[0]} ] || resolved=("${exp}/fold${done_folds[0]}/score_${eval_set}/config.yaml")  # restored
+  for d in "${feat_dirs[@]}"; do [ ! -f ${d}/extract.yaml ] || resolved+=("${d}/extract.yaml"); done
   sertk aggregate --out ${exp}/RESULTS.md --title "${title}" --command "${user_cmd}" \
     --inner-command "${invocation}" --git "${git_state}" \
     $(printf -- '--resolved-config %s ' "${resolved[@]}") "${score_dirs[@]}"
 }
+restored() {  # fold $1's scores came from ${keep_scores}: nothing to infer or score here
+  [ ! -f ${exp}/fold$1/train.done ] && [ -f ${exp}/fold$1/score_${eval_set}/kept.json ]
+}
 pipeline_fold() {  # one fold's stages 4-6, then RESULTS.md over every fold scored so far
   local f=$1
-  trained ${f} || train_fold ${f}
-  infer_fold ${f}
-  score_fold ${f}
-  log "  fold${f}: trained, inferred and scored"
+  if ! kept ${f}; then
+    trained ${f} || train_fold ${f}
+    infer_fold ${f}
+    score_fold ${f}
+    log "  fold${f}: trained, inferred and scored"
+  fi
   if command -v flock >/dev/null; then  # one aggregation at a time; each sees every fold done so far
     ( flock 9; aggregate >/dev/null ) 9>${exp}/.aggregate.lock
   else aggregate >/dev/null; fi
@@ -278,6 +300,7 @@ if ! ${pipelined} && [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   log "Stage 4: train folds $(all_folds) -> ${exp}"
   for f in $(all_folds); do
     trained ${f} && continue
+    kept ${f} && continue
     fold_job train_fold ${f}
   done
   wait_fold_jobs
@@ -285,13 +308,13 @@ fi
 
 if ! ${pipelined} && [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   log "Stage 5: infer on each fold's ${eval_set} split"
-  for f in $(all_folds); do fold_job infer_fold ${f}; done
+  for f in $(all_folds); do restored ${f} || fold_job infer_fold ${f}; done
   wait_fold_jobs
 fi
 
 if ! ${pipelined} && [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   log "Stage 6: score each fold and aggregate -> ${exp}/RESULTS.md"
-  for f in $(all_folds); do fold_job score_fold ${f}; done
+  for f in $(all_folds); do restored ${f} || fold_job score_fold ${f}; done
   wait_fold_jobs
   aggregate
 fi
@@ -299,6 +322,9 @@ fi
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
   [ -n "${pack_fold}" ] || pack_fold=$(all_folds | awk '{print $1}')
   out=${exp}/packed/${tag}_fold${pack_fold}.tar.gz
+  if restored ${pack_fold}; then
+    log "Stage 7: fold${pack_fold}'s scores were restored from ${keep_scores}: no model to pack (--pack_fold N: a fold trained here)"; exit 1
+  fi
   log "Stage 7: pack fold${pack_fold} -> ${out}"
   sertk pack --exp-dir ${exp}/fold${pack_fold} "${pack_opt[@]}" \
     --results ${exp}/RESULTS.md --out ${out}

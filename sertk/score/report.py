@@ -9,6 +9,7 @@ import numpy as np
 
 from sertk.fileio import atomic_path, read_table, write_json, write_text
 from sertk.data.datadir import ATTRIBUTES, NO_LABEL, DataDir
+from sertk.score.kept import kept_commits
 from sertk.score.metrics import METRICS, avd_metrics, ccc, classification_metrics
 
 def confusion_text(m: Dict) -> str:
@@ -205,6 +206,9 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
     provenance = {"command": command, "inner_command": inner_command, "config": config,
                   "git": git or git_hash(),
                   "resolved_configs": {str(p): Path(p).read_text() for p in resolved_configs}}
+    kept = kept_commits(fold_dirs)  # folds restored from kept scores were trained at these commits
+    if kept:
+        provenance["kept_folds"] = {Path(d).parent.name: g for d, g in kept.items()}
     lines += [""] + notes + [""] + provenance_lines(provenance)
     write_text(out_file, "\n".join(lines) + "\n")
     result = {"summary": summary, "pooled": pooled, "provenance": provenance,
@@ -218,6 +222,9 @@ def provenance_lines(p: Dict) -> List[str]:
     lines = [f"- command: `{p['command']}`" if p["command"] else "",
              f"- staged script: `{p['inner_command']}`" if p["inner_command"] else "",
              f"- config: `{p['config']}`" if p["config"] else "", f"- git: `{p['git']}`"]
+    if p.get("kept_folds"):
+        lines.append("- restored from kept scores (trained at): " + ", ".join(
+            f"{fold} (`{g}`)" for fold, g in p["kept_folds"].items()))
     for path, text in p["resolved_configs"].items():
         lines += ["", f"<details><summary>resolved config <code>{path}</code></summary>", "",
                   "```yaml", text.rstrip(), "```", "</details>"]

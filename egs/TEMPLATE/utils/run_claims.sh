@@ -2,7 +2,8 @@
 # Train, infer and score every experiment a claims file names and has not finished, then write
 # REPRODUCTION.md (per-fold pair plots in results/<claims file name>/). Run in egs/<corpus> after
 # stages 1-3 (the features the runs read):
-#   utils/run_claims.sh [--claims conf/claims.yaml] [--match REGEX] [--parallel 1] [--dry_run false] [run.sh options]
+#   utils/run_claims.sh [--claims conf/claims.yaml] [--match REGEX] [--parallel 1] [--dry_run false]
+#                       [--keep_scores results/scores] [run.sh options]
 # e.g. on one GPU, three experiments at a time, five folds of each:
 #   utils/run_claims.sh --parallel 3 --ngpu 1 --max_parallel_folds 5
 # A claim side given as {exps, train_config, extract_config, train_args} says how its experiments
@@ -10,6 +11,9 @@
 # its own --tag (sertk compare --claims ... --runs lists them). Each experiment runs fold by fold
 # (--fold_pipeline true): one cut off keeps its finished folds, and the same command resumes it.
 # --match: only the experiments whose tag the regular expression finds. Its log: exp/<tag>/run_claims.log.
+# Each scored fold is kept in results/scores/<tag>/ (--keep_scores DIR; ser.sh): commit those
+# records, and a later checkout restores the folds they hold instead of training them again, so
+# runs of many hours add up over sessions or machines; the report then reads every run whole.
 # An experiment that reads another (train_args `A:from={system}`: the system's experiment of the
 # same seed) is listed after it and, with --parallel, starts once it has ended.
 set -euo pipefail
@@ -17,6 +21,7 @@ claims=conf/claims.yaml
 match=""
 parallel=1
 dry_run=false
+keep_scores=results/scores
 passthrough=()  # everything else goes to run.sh
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +29,7 @@ while [ $# -gt 0 ]; do
     --match) match=$2; shift 2 ;;
     --parallel) parallel=$2; shift 2 ;;
     --dry_run) dry_run=$2; shift 2 ;;
+    --keep_scores) keep_scores=$2; shift 2 ;;
     --tag|--train_args|--train_config|--extract_config|--fold_pipeline|--stage|--stop_stage)
       echo "$0: $1 comes from the claims file" >&2; exit 1 ;;
     *) passthrough+=("$1"); shift ;;
@@ -45,7 +51,7 @@ for line in "${runs[@]}"; do
   eval "args=(${line})"  # shell-quoted by `sertk compare --runs`
   tag=${args[-1]}
   if ${dry_run}; then
-    echo ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true "${args[@]@Q}" "${passthrough[@]@Q}"
+    echo ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true --keep_scores "${keep_scores@Q}" "${args[@]@Q}" "${passthrough[@]@Q}"
     continue
   fi
   # an experiment whose training reads another one (e.g. A:from=exp/<tag>) waits for it to end
@@ -59,7 +65,8 @@ for line in "${runs[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "${parallel}" ]; do wait -n || true; done
   mkdir -p "exp/${tag}"
   echo "$(date +%FT%T) start ${tag} (log: exp/${tag}/run_claims.log)"
-  ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true "${args[@]}" "${passthrough[@]}" > "exp/${tag}/run_claims.log" 2>&1 &
+  ./run.sh --stage 4 --stop_stage 6 --fold_pipeline true --keep_scores "${keep_scores}" "${args[@]}" "${passthrough[@]}" \
+    > "exp/${tag}/run_claims.log" 2>&1 &
   pid_of[${tag}]=$!
 done
 wait || true

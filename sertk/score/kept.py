@@ -1,0 +1,82 @@
+"""Kept scores: one fold's test metrics and what made them, in a file small enough to commit.
+
+Experiment dirs (checkpoints, decodes) are not committed and may not outlive a session or a
+machine, so a system whose folds x seeds take many hours could never be reported whole. With
+`ser.sh --keep_scores DIR` each fold, once scored, is kept as DIR/<tag>/fold<N>.json: its
+metrics.json, its training inputs (config hash, training arguments, feature dirs: what
+ser.sh already checks before reusing a trained fold), the resolved config and the commit. A
+later run of the same command restores a fold that is not trained in its exp dir from that
+record instead of training it again, and refuses a record kept from other inputs; RESULTS.json
+then names the commit each restored fold was trained at.
+"""
+import json
+from pathlib import Path
+from typing import Optional
+
+from sertk.fileio import write_json, write_text
+
+MARK = "kept.json"  # in a restored fold's score dir: where its scores came from
+
+
+def record_path(keep_dir, tag: str, fold: int, eval_set: str = "test") -> Path:
+    return Path(keep_dir) / tag / (f"fold{fold}.json" if eval_set == "test" else f"fold{fold}_{eval_set}.json")
+
+
+def _read(path: Path) -> dict:
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a kept-scores record ({e})") from None
+    missing = {"inputs", "git", "config", "metrics"} - set(rec)
+    if missing:
+        raise ValueError(f"{path}: not a kept-scores record (no {', '.join(sorted(missing))})")
+    return rec
+
+
+def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str) -> Path:
+    """Write the record of a scored fold (exp/<tag>/fold<N>) to keep_dir/<tag>/; returns its path.
+    A fold restored from a record keeps that record's commit."""
+    fold_dir = Path(fold_dir)
+    score = fold_dir / f"score_{eval_set}"
+    if not (score / "metrics.json").exists():
+        raise FileNotFoundError(f"{score}/metrics.json not found: fold {fold} is not scored")
+    if (score / MARK).exists():  # restored here: its record is already the source
+        return Path(json.loads((score / MARK).read_text())["from"])
+    if not (fold_dir / "train.inputs").exists():
+        raise FileNotFoundError(f"{fold_dir}/train.inputs not found: not a fold trained by ser.sh")
+    rec = {"tag": fold_dir.parent.name, "fold": fold, "eval_set": eval_set,
+           "inputs": (fold_dir / "train.inputs").read_text().strip(), "git": git,
+           "config": (fold_dir / "config.yaml").read_text() if (fold_dir / "config.yaml").exists() else "",
+           "metrics": json.loads((score / "metrics.json").read_text())}
+    out = record_path(keep_dir, fold_dir.parent.name, fold, eval_set)
+    write_json(out, rec)
+    return out
+
+
+def restore_fold(fold_dir, keep_dir, fold: int, eval_set: str, inputs: str) -> Optional[dict]:
+    """Write a kept fold's scores into fold_dir/score_<eval_set> (metrics.json, config.yaml and
+    the mark naming the record) when a record exists; None when there is none. A record kept
+    from other inputs is refused (ValueError)."""
+    fold_dir = Path(fold_dir)
+    path = record_path(keep_dir, fold_dir.parent.name, fold, eval_set)
+    if not path.exists():
+        return None
+    rec = _read(path)
+    if rec["inputs"] != inputs.strip():
+        raise ValueError(f"{path}: fold {fold} was kept from other inputs (config hash, arguments, features: "
+                         f"'{rec['inputs']}'; now '{inputs.strip()}'): choose another --tag, or remove {path}")
+    score = fold_dir / f"score_{eval_set}"
+    write_json(score / "metrics.json", rec["metrics"])
+    write_text(score / "config.yaml", rec["config"])
+    write_json(score / MARK, {"from": str(path), "git": rec["git"]})
+    return rec
+
+
+def kept_commits(score_dirs) -> dict:
+    """{score dir: commit} of the restored folds among score_dirs (RESULTS.json records them)."""
+    out = {}
+    for d in score_dirs:
+        mark = Path(d) / MARK
+        if mark.exists():
+            out[str(d)] = json.loads(mark.read_text())["git"]
+    return out
