@@ -505,7 +505,9 @@ def keep_scores():
 @click.option("--eval-set", default="test", show_default=True)
 @click.option("--git", "git", default=None, help="the checkout the folds were trained at (default: the exp "
               "dir's RESULTS.json provenance, else this checkout's git describe --dirty)")
-def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git):
+@click.option("--command", "command", default=None, help="the run's user-level command (default: the exp "
+              "dir's RESULTS.json provenance)")
+def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git, command):
     """Keep the scores of the scored folds of EXP_DIR."""
     from sertk.score.kept import keep_fold
     from sertk.score.report import git_hash
@@ -515,12 +517,32 @@ def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git):
         and (d / f"score_{eval_set}" / "metrics.json").exists())
     if not nums:
         _fail(ValueError(f"{exp}: no fold scored on {eval_set}"))
-    if git is None and (exp / "RESULTS.json").exists():
+    if (exp / "RESULTS.json").exists():
         import json
-        git = json.loads((exp / "RESULTS.json").read_text()).get("provenance", {}).get("git")
+        done = json.loads((exp / "RESULTS.json").read_text()).get("provenance", {})
+        git, command = git or done.get("git"), command if command is not None else done.get("command", "")
     try:
         for f in nums:
-            click.echo(keep_fold(exp / f"fold{f}", keep_dir, f, eval_set, git or git_hash()))
+            click.echo(keep_fold(exp / f"fold{f}", keep_dir, f, eval_set, git or git_hash(), command or ""))
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
+
+
+@keep_scores.command("rebuild")
+@click.option("--from", "keep_dir", required=True, help="where the records are (e.g. results/scores)")
+@click.option("--exp-root", required=True, help="where to write <tag>/RESULTS.{md,json} (not an existing run)")
+@click.argument("tags", nargs=-1)
+def keep_scores_rebuild(keep_dir, exp_root, tags):
+    """Write RESULTS.md / .json of each kept experiment (TAGS, default: every one kept) from its
+    records alone: no corpus, features or models needed."""
+    from sertk.score.kept import rebuild
+    if not tags and Path(keep_dir).is_dir():
+        tags = sorted(p.name for p in Path(keep_dir).iterdir() if p.is_dir())
+    if not tags:
+        _fail(ValueError(f"{keep_dir}: no kept experiment"))
+    try:
+        for t in tags:
+            click.echo(rebuild(keep_dir, t, exp_root))
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
 

@@ -189,3 +189,34 @@ def test_readme_claim_figures_are_the_reports():
             assert quoted in FLAT, (report.parent.name, row[0], quoted)
             checked += 1
     assert checked == 2  # TAVA's two claims; the others are not run yet
+
+
+def test_heads_vs_probe_tables_rebuild_from_kept_scores(tmp_path):
+    """Each recipe's results/heads_vs_probe.md is what utils/heads_vs_probe.sh prints from RESULTS
+    rebuilt out of the committed kept scores (results/scores): the README's head table traces
+    back to per-fold records in git, not to experiment dirs that a fresh clone lacks."""
+    import shlex
+
+    from sertk.score.compare import compare
+    from sertk.score.kept import rebuild
+    from sertk.score.report import summarize
+    checked = 0
+    for corpus in ("emodb", "emodb_hard", "urdu", "tava"):
+        recipe = REPO / "egs" / corpus
+        md = (recipe / "results" / "heads_vs_probe.md").read_text()
+        args = shlex.split(md.split("`")[1])[1:]  # utils/heads_vs_probe.sh [--feat F] [--metrics M] [exps]
+        opts = {"--feat": "whisper_base", "--metrics": "ua"}
+        while args and args[0] in opts:
+            opts[args[0]] = args[1]
+            args = args[2:]
+        feat = opts["--feat"]
+        tags = [f"train_linear_{feat}", f"train_linear_all_layers_{feat}", f"train_pooled_mlp_{feat}"] + \
+            [a.removeprefix("exp/") for a in args]
+        exps = [str(rebuild(recipe / "results" / "scores", t, tmp_path / corpus).parent) for t in tags]
+        text = md.split("\n", 2)[0] + "\n\n" + summarize([e + "/RESULTS.json" for e in exps])
+        for m in opts["--metrics"].split():
+            for ref in (0, 1):
+                text += "\n" + compare([exps[ref]] + exps[2:], m)
+        assert text == md, corpus
+        checked += 1
+    assert checked == 4

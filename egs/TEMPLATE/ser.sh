@@ -250,7 +250,7 @@ score_fold() {
   rm -f ${exp}/fold${f}/score_${eval_set}/kept.json  # scored here now, not restored
   sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
   [ -z "${keep_scores}" ] || sertk keep-scores save --exp-dir ${exp} --to ${keep_scores} --folds ${f} \
-    --eval-set ${eval_set} --git "${git_state}" >/dev/null
+    --eval-set ${eval_set} --git "${git_state}" --command "${user_cmd}" >/dev/null
 }
 aggregate() {  # RESULTS.md over the folds scored so far (all of them, once the run has finished)
   local f score_dirs=() done_folds=()

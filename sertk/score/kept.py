@@ -7,9 +7,12 @@ metrics.json, its training inputs (config hash, training arguments, feature dirs
 ser.sh already checks before reusing a trained fold), the resolved config and the commit. A
 later run of the same command restores a fold that is not trained in its exp dir from that
 record instead of training it again, and refuses a record kept from other inputs; RESULTS.json
-then names the commit each restored fold was trained at.
+then names the commit each restored fold was trained at. `rebuild` writes an experiment's
+RESULTS from its records alone (no corpus, no features): what a fresh clone needs to check or
+regenerate the tables built from RESULTS.json.
 """
 import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -33,9 +36,10 @@ def _read(path: Path) -> dict:
     return rec
 
 
-def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str) -> Path:
+def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str, command: str = "") -> Path:
     """Write the record of a scored fold (exp/<tag>/fold<N>) to keep_dir/<tag>/; returns its path.
-    A fold restored from a record keeps that record's commit."""
+    `command`: the user-level command of the run (RESULTS record it). A fold restored from a
+    record keeps that record."""
     fold_dir = Path(fold_dir)
     score = fold_dir / f"score_{eval_set}"
     if not (score / "metrics.json").exists():
@@ -45,7 +49,7 @@ def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str) -> Path:
     if not (fold_dir / "train.inputs").exists():
         raise FileNotFoundError(f"{fold_dir}/train.inputs not found: not a fold trained by ser.sh")
     rec = {"tag": fold_dir.parent.name, "fold": fold, "eval_set": eval_set,
-           "inputs": (fold_dir / "train.inputs").read_text().strip(), "git": git,
+           "inputs": (fold_dir / "train.inputs").read_text().strip(), "git": git, "command": command,
            "config": (fold_dir / "config.yaml").read_text() if (fold_dir / "config.yaml").exists() else "",
            "metrics": json.loads((score / "metrics.json").read_text())}
     out = record_path(keep_dir, fold_dir.parent.name, fold, eval_set)
@@ -65,11 +69,44 @@ def restore_fold(fold_dir, keep_dir, fold: int, eval_set: str, inputs: str) -> O
     if rec["inputs"] != inputs.strip():
         raise ValueError(f"{path}: fold {fold} was kept from other inputs (config hash, arguments, features: "
                          f"'{rec['inputs']}'; now '{inputs.strip()}'): choose another --tag, or remove {path}")
-    score = fold_dir / f"score_{eval_set}"
+    _write_scores(fold_dir / f"score_{eval_set}", rec, path)
+    return rec
+
+
+def _write_scores(score: Path, rec: dict, path: Path) -> None:
     write_json(score / "metrics.json", rec["metrics"])
     write_text(score / "config.yaml", rec["config"])
     write_json(score / MARK, {"from": str(path), "git": rec["git"]})
-    return rec
+
+
+def rebuild(keep_dir, tag: str, exp_root) -> Path:
+    """exp_root/<tag>/RESULTS.{md,json} from the records of keep_dir/<tag>/ alone, as ser.sh's
+    stage 6 aggregates them (each fold's score dir restored first). Refuses to write into an
+    existing experiment dir: a run's own folds are never mixed with records."""
+    from sertk.score.report import aggregate
+
+    records = {}
+    for p in sorted(Path(keep_dir, tag).glob("fold*.json")):
+        m = re.fullmatch(r"fold(\d+)(?:_(\w+))?\.json", p.name)
+        if m:
+            records.setdefault(m.group(2) or "test", {})[int(m.group(1))] = p
+    if len(records) != 1:
+        raise ValueError(f"{Path(keep_dir, tag)}: " + ("no kept fold" if not records else
+                         f"folds kept for several sets ({', '.join(sorted(records))}): one per experiment"))
+    (eval_set, paths), = records.items()
+    exp = Path(exp_root) / tag
+    if exp.exists():
+        raise ValueError(f"{exp} exists: rebuild writes only where no run is (choose another --exp-root)")
+    score_dirs, first = [], None
+    for fold, path in sorted(paths.items()):
+        rec = _read(path)
+        first = first or rec
+        score_dirs.append(exp / f"fold{fold}" / f"score_{eval_set}")
+        _write_scores(score_dirs[-1], rec, path)
+    title = tag + ("" if eval_set == "test" else f" (scored on the {eval_set} split)")
+    aggregate(score_dirs, exp / "RESULTS.md", title, command=first.get("command", ""),
+              resolved_configs=[score_dirs[0] / "config.yaml"], git=first["git"])
+    return exp / "RESULTS.json"
 
 
 def kept_commits(score_dirs) -> dict:

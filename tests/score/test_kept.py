@@ -1,0 +1,49 @@
+"""Kept scores (sertk/score/kept.py): a fold's record round-trips to the same RESULTS, records from
+other inputs and bad files are refused in one line, and a rebuild never writes into a run."""
+import json
+
+import pytest
+
+from sertk.score.kept import keep_fold, rebuild, restore_fold
+from sertk.score.report import aggregate
+
+
+def _fold(exp, f, ua):
+    d = exp / f"fold{f}"
+    (d / "score_test").mkdir(parents=True)
+    (d / "train.inputs").write_text("abc123 seed=1 dump/x\n")
+    (d / "config.yaml").write_text("model: linear\n")
+    cm = [[5, 1], [int(10 * (1 - ua)), int(10 * ua)]]
+    m = {"num_utts": 16, "wa": 0.7, "ua": ua, "macro_f1": ua, "weighted_f1": ua, "labels": ["a", "b"],
+         "confusion": cm, "recall": {"a": 5 / 6, "b": ua}, "speakers": [f"s{f}"]}
+    (d / "score_test" / "metrics.json").write_text(json.dumps(m))
+    return d
+
+
+def test_kept_folds_rebuild_the_same_results(tmp_path):
+    exp = tmp_path / "exp" / "sys"
+    dirs = [_fold(exp, f, ua) for f, ua in ((1, 0.5), (2, 0.8), (3, 0.6))]
+    run = aggregate([d / "score_test" for d in dirs], exp / "RESULTS.md", "sys", command="./run.sh", git="abc")
+    for f, d in enumerate(dirs, 1):
+        keep_fold(d, tmp_path / "kept", f, "test", "abc", "./run.sh")
+    again = json.loads(rebuild(tmp_path / "kept", "sys", tmp_path / "rebuilt").read_text())
+    assert again["folds"] == run["folds"] and again["pooled"] == run["pooled"] and again["summary"] == run["summary"]
+    assert again["provenance"]["command"] == "./run.sh" and set(again["provenance"]["kept_folds"]) == {"fold1", "fold2", "fold3"}
+    with pytest.raises(ValueError, match="exists: rebuild writes only where no run is"):
+        rebuild(tmp_path / "kept", "sys", tmp_path / "exp")
+    with pytest.raises(ValueError, match="no kept fold"):
+        rebuild(tmp_path / "kept", "other", tmp_path / "rebuilt2")
+
+
+def test_restore_refuses_other_inputs_and_bad_records(tmp_path):
+    exp = tmp_path / "exp" / "sys"
+    keep_fold(_fold(exp, 1, 0.5), tmp_path / "kept", 1, "test", "abc")
+    fresh = tmp_path / "fresh" / "sys" / "fold1"
+    assert restore_fold(fresh, tmp_path / "kept", 2, "test", "abc123 seed=1 dump/x") is None  # nothing kept
+    assert restore_fold(fresh, tmp_path / "kept", 1, "test", "abc123 seed=1 dump/x")["metrics"]["ua"] == 0.5
+    assert json.loads((fresh / "score_test" / "kept.json").read_text())["git"] == "abc"
+    with pytest.raises(ValueError, match=r"fold1.json: fold 1 was kept from other inputs .*seed=2"):
+        restore_fold(fresh, tmp_path / "kept", 1, "test", "abc123 seed=2 dump/x")
+    (tmp_path / "kept" / "sys" / "fold1.json").write_text("{not json")
+    with pytest.raises(ValueError, match="fold1.json: not a kept-scores record"):
+        restore_fold(fresh, tmp_path / "kept", 1, "test", "abc123 seed=1 dump/x")
