@@ -507,7 +507,9 @@ def keep_scores():
               "dir's RESULTS.json provenance, else this checkout's git describe --dirty)")
 @click.option("--command", "command", default=None, help="the run's user-level command (default: the exp "
               "dir's RESULTS.json provenance)")
-def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git, command):
+@click.option("--num-folds", type=int, default=None, help="the recipe's number of folds (default: "
+              "data/folds/num_folds here, if any)")
+def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git, command, num_folds):
     """Keep the scores of the scored folds of EXP_DIR."""
     from sertk.score.kept import keep_fold
     from sertk.score.report import git_hash
@@ -517,13 +519,15 @@ def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git, command):
         and (d / f"score_{eval_set}" / "metrics.json").exists())
     if not nums:
         _fail(ValueError(f"{exp}: no fold scored on {eval_set}"))
+    if num_folds is None and Path("data/folds/num_folds").exists():
+        num_folds = int(Path("data/folds/num_folds").read_text())
     if (exp / "RESULTS.json").exists():
         import json
         done = json.loads((exp / "RESULTS.json").read_text()).get("provenance", {})
         git, command = git or done.get("git"), command if command is not None else done.get("command", "")
     try:
         for f in nums:
-            click.echo(keep_fold(exp / f"fold{f}", keep_dir, f, eval_set, git or git_hash(), command or ""))
+            click.echo(keep_fold(exp / f"fold{f}", keep_dir, f, eval_set, git or git_hash(), command or "", num_folds))
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
 

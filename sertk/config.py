@@ -30,6 +30,14 @@ def read_yaml(path):
         raise ValueError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', None) or e.__class__.__name__})") from None
 
 
+def content_hash(path) -> str:
+    """12 hex digits of a YAML file's parsed content (a comment edit is no change): what ser.sh
+    records in train.inputs and the claims report checks kept scores against."""
+    import hashlib
+    import json
+    return hashlib.sha1(json.dumps(read_yaml(path), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def deep_update(base: dict, new: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in (new or {}).items():

@@ -313,6 +313,18 @@ def test_run_claims_trains_what_is_missing_and_reports(recipe):
     assert (d / "results" / "claims_synth" / "claim1.png").exists()  # the claim's per-fold pairs, linked
     assert "[results/claims_synth/claim1.png](results/claims_synth/claim1.png)" in (d / "REPRODUCTION.md").read_text()
     assert "0 experiment(s) to run" in run("utils/run_claims.sh --claims conf/claims_synth.yaml", d)
+    # a checkout without the runs (exp/ gone) reads them from the kept scores: the same row
+    assert sorted(p.name for p in (d / "results" / "scores" / "claim_long_seed_1").iterdir()) == \
+        [f"fold{f}.json" for f in range(1, 5)]
+    run("mv exp exp_aside", d)
+    try:
+        report = run("sertk compare --claims conf/claims_synth.yaml", d)
+        assert row in report and "read from the scores kept in results/scores/" in report
+        (d / "conf" / "claims_edited.yaml").write_text(CLAIMS_YAML.replace("max_epochs=1", "max_epochs=3"))
+        out = run_fails("sertk compare --claims conf/claims_edited.yaml", d)
+        assert "claim_short: fold 1 was kept from other inputs" in out and "Traceback" not in out
+    finally:
+        run("rm -rf exp && mv exp_aside exp", d)
     # a claims file the runs list refuses (an unset $VAR) stops the runner, in one line
     (d / "conf" / "claims_var.yaml").write_text(CLAIMS_YAML.replace("max_epochs=1", "model_conf.x=$SERTK_UNSET_VAR"))
     out = run_fails("utils/run_claims.sh --claims conf/claims_var.yaml --dry_run true", d)

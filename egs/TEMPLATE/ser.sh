@@ -192,13 +192,12 @@ fi
 # what decides a fold's model: a finished fold trained from anything else is refused. The
 # config's hash is of its parsed content (a comment edit is no change); older sertk hashed the
 # raw file, and a fold recorded that way with the file unchanged is taken as the same inputs.
-config_hash=$(python -c 'import hashlib, json, sys
-from sertk.config import read_yaml
+config_hash=$(python -c 'import sys
+from sertk.config import content_hash
 try:
-    conf = read_yaml(sys.argv[1])
+    print(content_hash(sys.argv[1]))
 except ValueError as e:
-    sys.exit(str(e))
-print(hashlib.sha1(json.dumps(conf, sort_keys=True, default=str).encode()).hexdigest()[:12])' "${train_config}")
+    sys.exit(str(e))' "${train_config}")
 inputs="${config_hash} ${train_args} ${feat_dir}"
 raw_inputs="$(sha1sum < ${train_config} | cut -c1-12) ${train_args} ${feat_dir}"
 trained() {  # 0: fold $1 finished from these inputs; 1: not trained yet; exits on other inputs
@@ -250,7 +249,7 @@ score_fold() {
   rm -f ${exp}/fold${f}/score_${eval_set}/kept.json  # scored here now, not restored
   sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
   [ -z "${keep_scores}" ] || sertk keep-scores save --exp-dir ${exp} --to ${keep_scores} --folds ${f} \
-    --eval-set ${eval_set} --git "${git_state}" --command "${user_cmd}" >/dev/null
+    --eval-set ${eval_set} --git "${git_state}" --command "${user_cmd}" --num-folds "$(cat ${datadir}/folds/num_folds)" >/dev/null
 }
 aggregate() {  # RESULTS.md over the folds scored so far (all of them, once the run has finished)
   local f score_dirs=() done_folds=()

@@ -17,6 +17,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -191,6 +193,51 @@ def run_args(spec: dict, exp: str, seed: int, where: str, expand: bool = True, p
     return args + ["--tag", Path(exp).name]
 
 
+KEPT = Path("results") / "scores"  # where utils/run_claims.sh keeps each fold's scores (sertk/score/kept.py)
+
+
+def _recipe_conf(root: Path, path: str) -> Path:
+    """A recipe's conf/X.yaml, else TEMPLATE/conf/X.yaml (as utils/find_conf.sh)."""
+    own, shared = root / path, root.resolve().parent / "TEMPLATE" / "conf" / Path(path).name
+    return own if own.exists() or not shared.exists() else shared
+
+
+def _inputs_pattern(root: Path, run: dict, exp: str, seed: int, peers: dict) -> str:
+    """A regular expression of the training inputs (ser.sh's train.inputs: config content hash,
+    training arguments, feature dirs) that a claim's run spec trains `exp` from; a $VAR of the
+    arguments matches any value (it was expanded on the machine that ran it)."""
+    from sertk.config import content_hash
+    args = run_args(run, exp, seed, "", expand=False)
+    train_args = re.escape(args[args.index("--train_args") + 1]) if "--train_args" in args else ""
+    for side, peer in peers.items():
+        if peer:
+            train_args = train_args.replace(re.escape("{" + side + "}"), re.escape(peer))
+    train_args = re.sub(r"\\\$(?:\\\{)?\w+(?:\\\})?", lambda m: r"\S+", train_args)
+    extract = run.get("extract_config")
+    feats = r"\S+" if extract is None else "" if extract == "none" else re.escape(  # None: run.sh's default
+        ",".join(f"dump/{Path(c).stem.removeprefix('extract_')}" for c in extract.split()))
+    return f"{content_hash(_recipe_conf(root, run['train_config']))} {train_args} {feats}".strip()
+
+
+def kept_results(root: Path, exp: str, run: dict, seed: int, peers: dict, cache: Path):
+    """(RESULTS.json, whole) of an experiment that is not here, rebuilt from its kept scores
+    (root/results/scores/<tag>); None when none is kept. Records kept from other inputs than the
+    claim's run spec trains from now (a config or spec edited since) are refused."""
+    from sertk.score.kept import complete, kept_inputs, rebuild
+    tag = Path(exp).name
+    inputs = kept_inputs(root / KEPT, tag)
+    if not inputs:
+        return None
+    if run is not None:
+        pattern = _inputs_pattern(root, run, exp, seed, peers)
+        other = sorted(f for f, i in inputs.items() if not re.fullmatch(pattern, i))
+        if other:
+            raise ValueError(f"{root / KEPT / tag}: fold {other[0]} was kept from other inputs "
+                             f"('{inputs[other[0]]}') than the claims file's run of {exp} trains from now: "
+                             "remove those records or rerun")
+    return rebuild(root / KEPT, tag, cache), complete(root / KEPT, tag)
+
+
 def _finished(exp_dir: Path, root: Path) -> bool:
     """RESULTS.json over every fold of the recipe's data/folds (a fold-by-fold run cut off early
     has fewer)."""
@@ -287,6 +334,14 @@ def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) ->
            "| claim | paper | metric | reference | system | difference [95% CI] | Wilcoxon p | folds | verdict |",
            "|---|---|---|---|---|---|---|---|---|"]
     notes, shown = [], {}  # a side's command once: a later claim sharing it points back
+    cache = Path(tempfile.mkdtemp(prefix="sertk_kept_"))  # RESULTS rebuilt from kept scores
+    try:
+        return _report(claims_file, root, spec, seeds, out, notes, shown, cache, png_dir, link_from)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _report(claims_file, root, spec, seeds, out, notes, shown, cache, png_dir, link_from) -> str:
     for i, c in enumerate(spec["claims"], 1):
         unknown = set(c) - CLAIM_KEYS
         if unknown or not {"claim", "reference", "system"} <= set(c):
@@ -299,9 +354,25 @@ def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) ->
         specs = [claim_side(c, k, f"{claims_file}: claim {i}") for k in ("reference", "system")]
         sides = [[str(root / e) for e in exps] for exps, _ in specs]
         names = [Path(s[0]).name for s in sides]
-        missing = [e for s in sides for e in s if not (Path(e) / "RESULTS.json").exists()]
-        # a run cut off early (fold by fold) has RESULTS.json over fewer folds: no verdict from it
-        partial = [e for s in sides for e in s if e not in missing and not _finished(Path(e), root)]
+        # each run's RESULTS.json: its own, else rebuilt from its kept scores, else missing; a run
+        # cut off early (fold by fold) covers fewer folds: no verdict from it
+        results, missing, partial, kept = {}, [], [], []
+        for (exps, run), side in zip(specs, sides):
+            for seed, (exp, e) in enumerate(zip(exps, side)):
+                if (Path(e) / "RESULTS.json").exists():
+                    results[e] = Path(e) / "RESULTS.json"
+                    if not _finished(Path(e), root):
+                        partial.append(e)
+                    continue
+                peers = {k: (x[seed] if seed < len(x) else None) for k, (x, _) in zip(("reference", "system"), specs)}
+                got = kept_results(root, exp, run, seed, peers, cache / f"claim{i}")
+                if got is None:
+                    missing.append(e)
+                    continue
+                results[e], whole = got
+                kept.append(exp)
+                if not whole:
+                    partial.append(e)
         few = [n for n, s in zip(names, sides) if len(s) < seeds]
         cells = [c["claim"], str(c.get("paper", "-")), metric, f"`{names[0]}`", f"`{names[1]}`"]
         if missing or partial or few:
@@ -311,7 +382,7 @@ def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) ->
                             ([f"fewer than {seeds} seeds listed"] if few else []))
             out.append("| " + " | ".join(cells + ["-", "-", "-", f"not run ({why})"]) + " |")
         else:
-            runs = load_runs([",".join(s) for s in sides])
+            runs = load_runs([",".join(str(results[e]) for e in s) for s in sides])
             check_paired(runs)
             r = paired(runs[0], runs[1], metric)
             nd = 2 if r["scale"] == 100 else 3
@@ -327,6 +398,9 @@ def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) ->
                            metric + (" (points)" if r["scale"] == 100 else ""), png)
                 link = os.path.relpath(png, link_from or ".")
                 notes.append(f"- {c['claim']}: per-fold pairs (a fold's score: the mean over its seeds) [{link}]({link})")
+        if kept:
+            notes.append(f"- {c['claim']}: read from the scores kept in {KEPT}/ (not trained in this checkout): "
+                         + ", ".join(f"`{Path(e).name}`" for e in kept))
         if c.get("note"):
             notes.append(f"- {c['claim']}: {c['note']}")
         for key, (exps, run) in zip(("reference", "system"), specs):

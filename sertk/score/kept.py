@@ -36,10 +36,12 @@ def _read(path: Path) -> dict:
     return rec
 
 
-def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str, command: str = "") -> Path:
+def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str, command: str = "",
+              num_folds: Optional[int] = None) -> Path:
     """Write the record of a scored fold (exp/<tag>/fold<N>) to keep_dir/<tag>/; returns its path.
-    `command`: the user-level command of the run (RESULTS record it). A fold restored from a
-    record keeps that record."""
+    `command`: the user-level command of the run (RESULTS record it); `num_folds`: the recipe's
+    (a run is whole once that many folds are kept). A fold restored from a record keeps that
+    record."""
     fold_dir = Path(fold_dir)
     score = fold_dir / f"score_{eval_set}"
     if not (score / "metrics.json").exists():
@@ -50,6 +52,7 @@ def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str, command: s
         raise FileNotFoundError(f"{fold_dir}/train.inputs not found: not a fold trained by ser.sh")
     rec = {"tag": fold_dir.parent.name, "fold": fold, "eval_set": eval_set,
            "inputs": (fold_dir / "train.inputs").read_text().strip(), "git": git, "command": command,
+           "num_folds": num_folds,
            "config": (fold_dir / "config.yaml").read_text() if (fold_dir / "config.yaml").exists() else "",
            "metrics": json.loads((score / "metrics.json").read_text())}
     out = record_path(keep_dir, fold_dir.parent.name, fold, eval_set)
@@ -79,12 +82,8 @@ def _write_scores(score: Path, rec: dict, path: Path) -> None:
     write_json(score / MARK, {"from": str(path), "git": rec["git"]})
 
 
-def rebuild(keep_dir, tag: str, exp_root) -> Path:
-    """exp_root/<tag>/RESULTS.{md,json} from the records of keep_dir/<tag>/ alone, as ser.sh's
-    stage 6 aggregates them (each fold's score dir restored first). Refuses to write into an
-    existing experiment dir: a run's own folds are never mixed with records."""
-    from sertk.score.report import aggregate
-
+def _records(keep_dir, tag: str):
+    """(eval set, {fold: record path}) of an experiment's kept folds."""
     records = {}
     for p in sorted(Path(keep_dir, tag).glob("fold*.json")):
         m = re.fullmatch(r"fold(\d+)(?:_(\w+))?\.json", p.name)
@@ -94,6 +93,30 @@ def rebuild(keep_dir, tag: str, exp_root) -> Path:
         raise ValueError(f"{Path(keep_dir, tag)}: " + ("no kept fold" if not records else
                          f"folds kept for several sets ({', '.join(sorted(records))}): one per experiment"))
     (eval_set, paths), = records.items()
+    return eval_set, paths
+
+
+def kept_inputs(keep_dir, tag: str) -> dict:
+    """{fold: training inputs} of an experiment's kept folds ({} when none is kept)."""
+    if not Path(keep_dir, tag).is_dir():
+        return {}
+    return {f: _read(p)["inputs"] for f, p in _records(keep_dir, tag)[1].items()}
+
+
+def complete(keep_dir, tag: str) -> bool:
+    """Every fold of the recipe kept (the records' num_folds)."""
+    _, paths = _records(keep_dir, tag)
+    total = _read(next(iter(paths.values()))).get("num_folds")
+    return total is not None and len(paths) >= int(total)
+
+
+def rebuild(keep_dir, tag: str, exp_root) -> Path:
+    """exp_root/<tag>/RESULTS.{md,json} from the records of keep_dir/<tag>/ alone, as ser.sh's
+    stage 6 aggregates them (each fold's score dir restored first). Refuses to write into an
+    existing experiment dir: a run's own folds are never mixed with records."""
+    from sertk.score.report import aggregate
+
+    eval_set, paths = _records(keep_dir, tag)
     exp = Path(exp_root) / tag
     if exp.exists():
         raise ValueError(f"{exp} exists: rebuild writes only where no run is (choose another --exp-root)")
@@ -104,6 +127,8 @@ def rebuild(keep_dir, tag: str, exp_root) -> Path:
         score_dirs.append(exp / f"fold{fold}" / f"score_{eval_set}")
         _write_scores(score_dirs[-1], rec, path)
     title = tag + ("" if eval_set == "test" else f" (scored on the {eval_set} split)")
+    if first.get("num_folds") and len(paths) < int(first["num_folds"]):  # as ser.sh titles a run cut off
+        title += f" (folds {' '.join(map(str, sorted(paths)))} of {first['num_folds']} so far)"
     aggregate(score_dirs, exp / "RESULTS.md", title, command=first.get("command", ""),
               resolved_configs=[score_dirs[0] / "config.yaml"], git=first["git"])
     return exp / "RESULTS.json"
