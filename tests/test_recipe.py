@@ -95,8 +95,24 @@ def test_restart_from_stage_5_reproduces_scores(recipe):
     exp = d / "exp" / "train_small_fbank"
     old = (exp / "fold2" / "score_test" / "metrics.json").read_text()
     run(f"rm -r {exp}/fold2/decode_test", d)
+    whole = json.loads((exp / "RESULTS.json").read_text())["summary"]
     run(f"./run.sh {args} --stage 5 --stop_stage 6 --folds 2", d)
     assert (exp / "fold2" / "score_test" / "metrics.json").read_text() == old
+    # RESULTS stay over every fold scored from the run's inputs, not over fold 2 alone ...
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 4 and res["summary"] == whole
+    # ... and a fold whose recorded inputs differ is left out, not mixed in
+    inputs = exp / "fold3" / "train.inputs"
+    kept = inputs.read_text()
+    try:
+        inputs.write_text("other " + kept)
+        run(f"./run.sh {args} --stage 6 --stop_stage 6 --folds 2", d)
+        res = json.loads((exp / "RESULTS.json").read_text())
+        assert len(res["folds"]) == 3
+        assert "(folds 1 2 4 of 4 so far)" in (exp / "RESULTS.md").read_text()
+    finally:
+        inputs.write_text(kept)
+        run(f"./run.sh {args} --stage 6 --stop_stage 6", d)
 
 
 def test_packed_model_infers_from_raw_audio(recipe, tmp_path):

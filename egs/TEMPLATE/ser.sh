@@ -231,6 +231,7 @@ kept() {  # 0: fold $1 is not trained here and its scores were restored from ${k
   local r; r=$(sertk keep-scores restore --exp-dir ${exp} --from ${keep_scores} --fold ${f} \
     --eval-set ${eval_set} --inputs "${inputs}") || exit 1  # kept from other inputs: refused
   [ "${r}" = restored ] || return 1
+  echo "${inputs}" > ${exp}/fold${f}/train.inputs  # what its scores came from (aggregate reads it)
   log "  fold${f}: scores restored from ${keep_scores}/${tag} (remove that record to train the fold again)"
 }
 infer_fold() {
@@ -251,15 +252,17 @@ score_fold() {
   [ -z "${keep_scores}" ] || sertk keep-scores save --exp-dir ${exp} --to ${keep_scores} --folds ${f} \
     --eval-set ${eval_set} --git "${git_state}" --command "${user_cmd}" --num-folds "$(cat ${datadir}/folds/num_folds)" >/dev/null
 }
-aggregate() {  # RESULTS.md over the folds scored so far (all of them, once the run has finished)
-  local f score_dirs=() done_folds=()
-  for f in $(all_folds); do
+aggregate() {  # RESULTS.md over every fold scored so far: this run's folds (--folds), and the
+  # recipe's other folds scored from the same inputs (a `--folds 2` restart keeps the whole run's
+  # RESULTS; a fold trained from anything else under this tag is left out, never mixed in)
+  local f score_dirs=() done_folds=() n; n=$(cat ${datadir}/folds/num_folds)
+  for f in $(seq 1 ${n}); do
     [ -f ${exp}/fold${f}/score_${eval_set}/metrics.json ] || continue
+    [[ " $(all_folds) " = *" ${f} "* ]] || [ "$(cat ${exp}/fold${f}/train.inputs 2>/dev/null)" = "${inputs}" ] || continue
     score_dirs+=(${exp}/fold${f}/score_${eval_set}); done_folds+=(${f})
   done
   [ ${#score_dirs[@]} -gt 0 ] || return 0
   local title=${tag}; [ ${eval_set} = test ] || title+=" (scored on the valid split)"
-  local n; n=$(all_folds | wc -w)
   [ ${#done_folds[@]} -eq ${n} ] || title+=" (folds ${done_folds[*]} of ${n} so far)"
   local resolved=("${exp}/fold${done_folds[0]}/config.yaml") d
   [ -f ${resolved[0]} ] || resolved=("${exp}/fold${done_folds[0]}/score_${eval_set}/config.yaml")  # restored

@@ -5,7 +5,9 @@ acted-vs-spontaneous expression head (FC + softmax).
 
 loss = (1 - alpha) * L_emo + alpha * L_exp, alpha growing per epoch from `alpha` by
 `alpha_step` up to `alpha_max` (so the emotion term never vanishes); `multitask: false` is the
-paper's "w/o MTL" row (no expression head, alpha 0).
+paper's "w/o MTL" row (no expression head, alpha 0). `encoder: none` is an ablation of ours:
+the same pooling, embedding and AAM head straight on the upstream's layer mix, without the
+frame-level ECAPA-TDNN trunk (what the trunk, trained from scratch, adds or costs).
 """
 import torch.nn as nn
 import torch.nn.functional as F
@@ -16,13 +18,18 @@ from sertk.models.losses import masked_cross_entropy
 from sertk.models.registry import register_model
 
 
+class Transpose(nn.Module):
+    def forward(self, x):
+        return x.transpose(1, 2)
+
+
 @register_model("ecapa_mtl")
 class EcapaMTL(SERModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, layer="weighted",
                  channels: int = 512, model_scale: int = 8, aggregation_dim: int = 1536,
                  embed_dim: int = 192, aam_margin: float = 0.2, aam_scale: float = 30.0,
                  multitask: bool = True, alpha: float = 0.1, alpha_step: float = 0.05,
-                 alpha_max: float = 0.5):
+                 alpha_max: float = 0.5, encoder: str = "ecapa"):
         super().__init__()
         # ESPnet is imported here, not at module level: importing sertk.models (every model
         # registers itself) must not need ESPnet for the models that do not use it
@@ -31,12 +38,17 @@ class EcapaMTL(SERModel):
         from espnet2.spk.pooling.chn_attn_stat_pooling import ChnAttnStatPooling
         from espnet2.spk.projector.rawnet3_projector import RawNet3Projector
 
+        if encoder not in ("ecapa", "none"):
+            raise ValueError(f"ecapa_mtl: encoder must be ecapa or none, not {encoder!r}")
         if multitask and not 0 <= alpha <= alpha_max < 1:
             raise ValueError(f"ecapa_mtl needs 0 <= alpha ({alpha}) <= alpha_max ({alpha_max}) < 1")
         self.layers = NormalizedLayerSum(input_layers, input_dim, layer)
         # channels in the frame layers; aggregation_dim = the multi-layer feature aggregation conv
-        self.encoder = EcapaTdnnEncoder(input_dim, model_scale=model_scale, ndim=channels,
-                                        output_size=aggregation_dim)
+        if encoder == "ecapa":
+            self.encoder = EcapaTdnnEncoder(input_dim, model_scale=model_scale, ndim=channels,
+                                            output_size=aggregation_dim)
+        else:  # the ablation: frames (B, T, D) -> (B, D, T) as the pooling reads them
+            self.encoder, aggregation_dim = Transpose(), input_dim
         self.pool = ChnAttnStatPooling(aggregation_dim)
         self.project = RawNet3Projector(self.pool.output_size(), embed_dim)  # BatchNorm + FC
         self.aam = AAMSoftmax(embed_dim, num_classes, margin=aam_margin, scale=aam_scale)

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Dict, List
@@ -235,7 +234,7 @@ def kept_results(root: Path, exp: str, run: dict, seed: int, peers: dict, cache:
             raise ValueError(f"{root / KEPT / tag}: fold {other[0]} was kept from other inputs "
                              f"('{inputs[other[0]]}') than the claims file's run of {exp} trains from now: "
                              "remove those records or rerun")
-    return rebuild(root / KEPT, tag, cache), complete(root / KEPT, tag)
+    return rebuild(root / KEPT, tag, cache, plots=False), complete(root / KEPT, tag)
 
 
 def _finished(exp_dir: Path, root: Path) -> bool:
@@ -314,6 +313,31 @@ def verdict(ci, direction: str) -> str:
     return "inconclusive"
 
 
+def _side_results(root, specs, cache):
+    """Each run of a claim's two sides: ({run dir: RESULTS.json}, missing, partial, kept): its own
+    RESULTS.json, else one rebuilt from its kept scores, else missing; a run cut off early (fold
+    by fold) covers fewer folds and is partial: no verdict from it."""
+    results, missing, partial, kept = {}, [], [], []
+    for exps, run in specs:
+        for seed, exp in enumerate(exps):
+            e = str(root / exp)
+            if (Path(e) / "RESULTS.json").exists():
+                results[e] = Path(e) / "RESULTS.json"
+                if not _finished(Path(e), root):
+                    partial.append(e)
+                continue
+            peers = {k: (x[seed] if seed < len(x) else None) for k, (x, _) in zip(("reference", "system"), specs)}
+            got = kept_results(root, exp, run, seed, peers, cache)
+            if got is None:
+                missing.append(e)
+                continue
+            results[e], whole = got
+            kept.append(exp)
+            if not whole:
+                partial.append(e)
+    return results, missing, partial, kept
+
+
 def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) -> str:
     """REPRODUCTION.md from a claims YAML: `title`, `metric` (default for every claim), `seeds`
     (how many runs each side must have) and `claims`, a list of {claim, paper, reference,
@@ -334,87 +358,64 @@ def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) ->
            "| claim | paper | metric | reference | system | difference [95% CI] | Wilcoxon p | folds | verdict |",
            "|---|---|---|---|---|---|---|---|---|"]
     notes, shown = [], {}  # a side's command once: a later claim sharing it points back
-    cache = Path(tempfile.mkdtemp(prefix="sertk_kept_"))  # RESULTS rebuilt from kept scores
-    try:
-        return _report(claims_file, root, spec, seeds, out, notes, shown, cache, png_dir, link_from)
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-
-
-def _report(claims_file, root, spec, seeds, out, notes, shown, cache, png_dir, link_from) -> str:
-    for i, c in enumerate(spec["claims"], 1):
-        unknown = set(c) - CLAIM_KEYS
-        if unknown or not {"claim", "reference", "system"} <= set(c):
-            raise ValueError(f"{claims_file}: claim {i}: needs claim, reference and system; unknown key(s) "
-                             f"{', '.join(sorted(unknown)) or 'none'}")
-        metric = c.get("metric", spec.get("metric", "ua"))
-        if metric not in METRICS:
-            raise ValueError(f"{claims_file}: claim {i}: unknown metric {metric!r}")
-        direction = c.get("direction", "higher" if METRICS[metric].higher_is_better else "lower")
-        specs = [claim_side(c, k, f"{claims_file}: claim {i}") for k in ("reference", "system")]
-        sides = [[str(root / e) for e in exps] for exps, _ in specs]
-        names = [Path(s[0]).name for s in sides]
-        # each run's RESULTS.json: its own, else rebuilt from its kept scores, else missing; a run
-        # cut off early (fold by fold) covers fewer folds: no verdict from it
-        results, missing, partial, kept = {}, [], [], []
-        for (exps, run), side in zip(specs, sides):
-            for seed, (exp, e) in enumerate(zip(exps, side)):
-                if (Path(e) / "RESULTS.json").exists():
-                    results[e] = Path(e) / "RESULTS.json"
-                    if not _finished(Path(e), root):
-                        partial.append(e)
-                    continue
-                peers = {k: (x[seed] if seed < len(x) else None) for k, (x, _) in zip(("reference", "system"), specs)}
-                got = kept_results(root, exp, run, seed, peers, cache / f"claim{i}")
-                if got is None:
-                    missing.append(e)
-                    continue
-                results[e], whole = got
-                kept.append(exp)
-                if not whole:
-                    partial.append(e)
-        few = [n for n, s in zip(names, sides) if len(s) < seeds]
-        cells = [c["claim"], str(c.get("paper", "-")), metric, f"`{names[0]}`", f"`{names[1]}`"]
-        if missing or partial or few:
-            rel = lambda es: ", ".join(str(Path(e).relative_to(root)) for e in es)  # noqa: E731
-            why = "; ".join(([f"missing {rel(missing)}"] if missing else []) +
-                            ([f"unfinished {rel(partial)}"] if partial else []) +
-                            ([f"fewer than {seeds} seeds listed"] if few else []))
-            out.append("| " + " | ".join(cells + ["-", "-", "-", f"not run ({why})"]) + " |")
-        else:
-            runs = load_runs([",".join(str(results[e]) for e in s) for s in sides])
-            check_paired(runs)
-            r = paired(runs[0], runs[1], metric)
-            nd = 2 if r["scale"] == 100 else 3
-            lo, hi = r["ci"]
-            d = r["diff"]
-            out.append("| " + " | ".join(cells + [f"{r['mean']:+.{nd}f} [{lo:+.{nd}f}, {hi:+.{nd}f}]", f"{r['p']:.3g}",
-                                                   f"{len(d)} ({(d > 0).sum()} up / {(d < 0).sum()} down)",
-                                                   verdict(r["ci"], direction)]) + " |")
-            if png_dir:
-                png = Path(png_dir) / f"claim{i}.png"
-                plot_pairs(f"{names[0]} (x{len(sides[0])} seeds)", r["a"],
-                           [(f"{names[1]} (x{len(sides[1])} seeds)", r["b"], d)],
-                           metric + (" (points)" if r["scale"] == 100 else ""), png)
-                link = os.path.relpath(png, link_from or ".")
-                notes.append(f"- {c['claim']}: per-fold pairs (a fold's score: the mean over its seeds) [{link}]({link})")
-        if kept:
-            notes.append(f"- {c['claim']}: read from the scores kept in {KEPT}/ (not trained in this checkout): "
-                         + ", ".join(f"`{Path(e).name}`" for e in kept))
-        if c.get("note"):
-            notes.append(f"- {c['claim']}: {c['note']}")
-        for key, (exps, run) in zip(("reference", "system"), specs):
-            if run and (exps[0], str(run)) in shown:
-                notes.append(f"- {c['claim']}, {key}: `{Path(exps[0]).name}` as above ({shown[exps[0], str(run)]})")
-            elif run:  # the command behind the numbers (seeds after the first: `seed=N` added)
-                shown[exps[0], str(run)] = f"{c['claim']}, {key}"
-                other = "system" if key == "reference" else "reference"
-                notes.append(f"- {c['claim']}, {key}: `./run.sh --stage 4 --stop_stage 6 "
-                             f"{shlex.join(run_args(run, exps[0], 0, claims_file, expand=False))}`" +
-                             (f"; seeds 1-{len(exps) - 1}: `seed=N` added to the training arguments, tags "
-                              + ", ".join(f"`{Path(e).name}`" for e in exps[1:]) if len(exps) > 1 else "") +
-                             (f"; `{{{other}}}`: the {other}'s experiment of the same seed"
-                              if "{" + other + "}" in run.get("train_args", "") else ""))
+    with tempfile.TemporaryDirectory(prefix="sertk_kept_") as cache:  # RESULTS rebuilt from kept scores
+        for i, c in enumerate(spec["claims"], 1):
+            unknown = set(c) - CLAIM_KEYS
+            if unknown or not {"claim", "reference", "system"} <= set(c):
+                raise ValueError(f"{claims_file}: claim {i}: needs claim, reference and system; unknown key(s) "
+                                 f"{', '.join(sorted(unknown)) or 'none'}")
+            metric = c.get("metric", spec.get("metric", "ua"))
+            if metric not in METRICS:
+                raise ValueError(f"{claims_file}: claim {i}: unknown metric {metric!r}")
+            direction = c.get("direction", "higher" if METRICS[metric].higher_is_better else "lower")
+            specs = [claim_side(c, k, f"{claims_file}: claim {i}") for k in ("reference", "system")]
+            sides = [[str(root / e) for e in exps] for exps, _ in specs]
+            names = [Path(s[0]).name for s in sides]
+            results, missing, partial, kept = _side_results(root, specs, Path(cache) / f"claim{i}")
+            few = [n for n, s in zip(names, sides) if len(s) < seeds]
+            cells = [c["claim"], str(c.get("paper", "-")), metric, f"`{names[0]}`", f"`{names[1]}`"]
+            if missing or partial or few:
+                rel = lambda es: ", ".join(str(Path(e).relative_to(root)) for e in es)  # noqa: E731
+                why = "; ".join(([f"missing {rel(missing)}"] if missing else []) +
+                                ([f"unfinished {rel(partial)}"] if partial else []) +
+                                ([f"fewer than {seeds} seeds listed"] if few else []))
+                out.append("| " + " | ".join(cells + ["-", "-", "-", f"not run ({why})"]) + " |")
+            else:
+                runs = load_runs([",".join(str(results[e]) for e in s) for s in sides])
+                check_paired(runs)
+                r = paired(runs[0], runs[1], metric)
+                nd = 2 if r["scale"] == 100 else 3
+                lo, hi = r["ci"]
+                d = r["diff"]
+                out.append("| " + " | ".join(cells + [
+                    f"{r['mean']:+.{nd}f} [{lo:+.{nd}f}, {hi:+.{nd}f}]", f"{r['p']:.3g}",
+                    f"{len(d)} ({(d > 0).sum()} up / {(d < 0).sum()} down)", verdict(r["ci"], direction)]) + " |")
+                if png_dir:
+                    png = Path(png_dir) / f"claim{i}.png"
+                    plot_pairs(f"{names[0]} (x{len(sides[0])} seeds)", r["a"],
+                               [(f"{names[1]} (x{len(sides[1])} seeds)", r["b"], d)],
+                               metric + (" (points)" if r["scale"] == 100 else ""), png)
+                    link = os.path.relpath(png, link_from or ".")
+                    notes.append(f"- {c['claim']}: per-fold pairs (a fold's score: the mean over its seeds) "
+                                 f"[{link}]({link})")
+            if kept:
+                notes.append(f"- {c['claim']}: read from the scores kept in {KEPT}/ (not trained in this checkout): "
+                             + ", ".join(f"`{Path(e).name}`" for e in kept))
+            if c.get("note"):
+                notes.append(f"- {c['claim']}: {c['note']}")
+            for key, (exps, run) in zip(("reference", "system"), specs):
+                if run and (exps[0], str(run)) in shown:
+                    notes.append(f"- {c['claim']}, {key}: `{Path(exps[0]).name}` as above "
+                                 f"({shown[exps[0], str(run)]})")
+                elif run:  # the command behind the numbers (seeds after the first: `seed=N` added)
+                    shown[exps[0], str(run)] = f"{c['claim']}, {key}"
+                    other = "system" if key == "reference" else "reference"
+                    notes.append(f"- {c['claim']}, {key}: `./run.sh --stage 4 --stop_stage 6 "
+                                 f"{shlex.join(run_args(run, exps[0], 0, claims_file, expand=False))}`" +
+                                 (f"; seeds 1-{len(exps) - 1}: `seed=N` added to the training arguments, tags "
+                                  + ", ".join(f"`{Path(e).name}`" for e in exps[1:]) if len(exps) > 1 else "") +
+                                 (f"; `{{{other}}}`: the {other}'s experiment of the same seed"
+                                  if "{" + other + "}" in run.get("train_args", "") else ""))
     if notes:
         out += ["", "Notes:", ""] + notes
     return "\n".join(out) + "\n"

@@ -56,6 +56,8 @@ def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str, command: s
            "config": (fold_dir / "config.yaml").read_text() if (fold_dir / "config.yaml").exists() else "",
            "metrics": json.loads((score / "metrics.json").read_text())}
     out = record_path(keep_dir, fold_dir.parent.name, fold, eval_set)
+    if out.exists() and all(_read(out)[k] == rec[k] for k in ("inputs", "config", "metrics")):
+        return out  # the same fold scored again (a rerun): its record keeps the commit it was first kept at
     write_json(out, rec)
     return out
 
@@ -110,10 +112,10 @@ def complete(keep_dir, tag: str) -> bool:
     return total is not None and len(paths) >= int(total)
 
 
-def rebuild(keep_dir, tag: str, exp_root) -> Path:
+def rebuild(keep_dir, tag: str, exp_root, plots: bool = True) -> Path:
     """exp_root/<tag>/RESULTS.{md,json} from the records of keep_dir/<tag>/ alone, as ser.sh's
-    stage 6 aggregates them (each fold's score dir restored first). Refuses to write into an
-    existing experiment dir: a run's own folds are never mixed with records."""
+    stage 6 aggregates them (each fold's score dir restored first; plots=False: no PNG). Refuses
+    to write into an existing experiment dir: a run's own folds are never mixed with records."""
     from sertk.score.report import aggregate
 
     eval_set, paths = _records(keep_dir, tag)
@@ -130,7 +132,7 @@ def rebuild(keep_dir, tag: str, exp_root) -> Path:
     if first.get("num_folds") and len(paths) < int(first["num_folds"]):  # as ser.sh titles a run cut off
         title += f" (folds {' '.join(map(str, sorted(paths)))} of {first['num_folds']} so far)"
     aggregate(score_dirs, exp / "RESULTS.md", title, command=first.get("command", ""),
-              resolved_configs=[score_dirs[0] / "config.yaml"], git=first["git"])
+              resolved_configs=[score_dirs[0] / "config.yaml"], git=first["git"], plots=plots)
     return exp / "RESULTS.json"
 
 

@@ -155,10 +155,11 @@ def _fmt(key, x) -> str:
 
 
 def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: str = "",
-              inner_command: str = "", resolved_configs=(), git: str = None) -> Dict:
+              inner_command: str = "", resolved_configs=(), git: str = None, plots: bool = True) -> Dict:
     """mean ± std (sample std, ddof=1) over folds + per-fold rows + pooled scores (confusion
-    matrix, pooled CCC, scatter plot). Metrics are those every fold has. Rows are in natural
-    order (fold2 before fold10), however the dirs were given (a shell glob sorts lexically)."""
+    matrix, pooled CCC, scatter plot; plots=False: no PNG, for a RESULTS.json only read by
+    code). Metrics are those every fold has. Rows are in natural order (fold2 before fold10),
+    however the dirs were given (a shell glob sorts lexically)."""
     fold_dirs = sorted(fold_dirs, key=lambda d: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(d))])
     folds = [json.loads((Path(d) / "metrics.json").read_text()) for d in fold_dirs]
     keys = [k for k in CATEGORICAL + CONTINUOUS if all(k in f for f in folds)]
@@ -175,20 +176,22 @@ def aggregate(fold_dirs: List, out_file, title: str, command: str = "", config: 
         recall = {l: float(cm[i, i] / cm[i].sum()) for i, l in enumerate(labels) if cm[i].sum() > 0}
         pooled.update({"wa": float(np.trace(cm) / cm.sum()), "ua": float(np.mean(list(recall.values()))),
                        "labels": labels, "confusion": cm.tolist(), "recall": recall})
-        plot_confusion(pooled, out_file.with_name(out_file.stem + "_confusion.png"),
-                       f"{title}: all folds pooled (row-normalised)")
+        if plots:
+            plot_confusion(pooled, out_file.with_name(out_file.stem + "_confusion.png"),
+                           f"{title}: all folds pooled (row-normalised)")
         notes.append(f"Pooled over all test utterances: WA {_fmt('wa', pooled['wa'])}, UA "
-                     f"{_fmt('ua', pooled['ua'])}. Confusion matrix: `{out_file.stem}_confusion.png`.")
+                     f"{_fmt('ua', pooled['ua'])}." + (f" Confusion matrix: `{out_file.stem}_confusion.png`." if plots else ""))
         notes += ["", *per_class_recall_table(folds, recall)]
     if "ccc" in keys:
         r = np.concatenate([np.array(f["avd_ref"]) for f in folds])
         h = np.concatenate([np.array(f["avd_hyp"]) for f in folds])
         pooled.update(avd_metrics(r, h))
-        plot_avd_scatter(r, h, out_file.with_name(out_file.stem + "_avd_scatter.png"),
-                         f"{title}: all folds pooled")
+        if plots:
+            plot_avd_scatter(r, h, out_file.with_name(out_file.stem + "_avd_scatter.png"),
+                             f"{title}: all folds pooled")
         notes.append("Pooled over all test utterances: " + ", ".join(
             f"{NAMES[k]} {pooled[k]:.3f}" for k in ("ccc_v", "ccc_a", "ccc_d", "ccc") if k in pooled)
-            + f". Scatter plots: `{out_file.stem}_avd_scatter.png`.")
+            + "." + (f" Scatter plots: `{out_file.stem}_avd_scatter.png`." if plots else ""))
 
     one = len(folds) == 1  # a single fold has no spread: show no "± 0.0"
     lines = [f"## {title}", "",

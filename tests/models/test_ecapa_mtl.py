@@ -62,3 +62,18 @@ def test_without_mtl_has_no_expression_head():
 def test_bad_alpha_is_refused():
     with pytest.raises(ValueError, match="alpha"):
         _model(alpha=0.6, alpha_max=0.5)
+
+
+def test_encoder_none_pools_the_layer_mix_without_the_trunk():
+    """The trunk ablation: attentive statistics pooling straight on the upstream's layer mix,
+    masked past each utterance's end like the full model."""
+    m = _model(encoder="none", multitask=False)
+    assert not any(n.startswith("encoder.") for n, _ in m.named_parameters())
+    batch = _batch([30, 22])
+    m.eval()
+    out = m(batch["feats"], batch["lengths"])
+    assert out["embedding"].shape == (2, 8)
+    longer = torch.cat([batch["feats"], torch.randn_like(batch["feats"])], dim=2)  # more padding
+    assert torch.allclose(m(longer, batch["lengths"])["embedding"], out["embedding"], atol=1e-5)
+    with pytest.raises(ValueError, match="encoder must be ecapa or none"):
+        _model(encoder="tdnn")

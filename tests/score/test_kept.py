@@ -47,3 +47,18 @@ def test_restore_refuses_other_inputs_and_bad_records(tmp_path):
     (tmp_path / "kept" / "sys" / "fold1.json").write_text("{not json")
     with pytest.raises(ValueError, match="fold1.json: not a kept-scores record"):
         restore_fold(fresh, tmp_path / "kept", 1, "test", "abc123 seed=1 dump/x")
+
+
+def test_rescoring_a_kept_fold_keeps_its_record(tmp_path):
+    """A rerun scores a finished fold again: an unchanged fold's record keeps the commit it was
+    first kept at; a changed score replaces it."""
+    exp = tmp_path / "exp" / "sys"
+    d = _fold(exp, 1, 0.5)
+    path = keep_fold(d, tmp_path / "kept", 1, "test", "first")
+    keep_fold(d, tmp_path / "kept", 1, "test", "second")
+    assert json.loads(path.read_text())["git"] == "first"
+    m = json.loads((d / "score_test" / "metrics.json").read_text())
+    (d / "score_test" / "metrics.json").write_text(json.dumps({**m, "ua": 0.9}))
+    keep_fold(d, tmp_path / "kept", 1, "test", "third")
+    rec = json.loads(path.read_text())
+    assert rec["git"] == "third" and rec["metrics"]["ua"] == 0.9
