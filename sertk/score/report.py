@@ -248,8 +248,10 @@ def per_class_recall_table(folds: List[Dict], pooled_recall: Dict[str, float]) -
 
 def summarize(results_files: List, out_file=None, per_class: bool = False) -> str:
     """One row per system (RESULTS.json of `aggregate`): mean ± std of every metric any of
-    them has, and the pooled scores; the table comparing variants in a RESULTS.md."""
-    runs = [(Path(f).parent.name, json.loads(Path(f).read_text())) for f in results_files]
+    them has, and the pooled scores; the table comparing variants in a RESULTS.md. An exp dir
+    stands for its RESULTS.json (as for `sertk compare`)."""
+    files = [Path(f) / "RESULTS.json" if Path(f).is_dir() else Path(f) for f in results_files]
+    runs = [(f.parent.name, json.loads(f.read_text())) for f in files]
     keys = [k for k in ("ua", "wa", "macro_f1", "ccc_v", "ccc_a", "ccc_d", "ccc", "gender_acc", "style_acc")
             if any(k in r["summary"] for _, r in runs)]
     pooled = [k for k in ("wa", "ua", "ccc") if any(k in r["pooled"] for _, r in runs)]

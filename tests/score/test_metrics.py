@@ -64,6 +64,7 @@ def test_score_and_aggregate(tmp_path):
     from sertk.score.report import summarize
     table = summarize([tmp_path / "RESULTS.json", tmp_path / "RESULTS.json"], per_class=True)
     assert "| a | 75.0 | 75.0 |" in table and "Pooled per-class recall" in table
+    assert summarize([tmp_path, tmp_path / "RESULTS.json"]) == summarize([tmp_path / "RESULTS.json"] * 2)  # exp dir
 
 
 def test_missing_hypothesis(tmp_path):
