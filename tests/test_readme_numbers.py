@@ -242,7 +242,7 @@ def test_kept_tables_rebuild_from_kept_scores(tmp_path):
             opts[args[0]] = args[1]
             args = args[2:]
         assert md_file == md_file.parents[1] / f"{opts['--out']}.md", md_file
-        root = tmp_path / md_file.parents[1].name
+        root = tmp_path / md_file.parents[1].name / md_file.stem  # tables may share a run
         exps = [str(rebuild(md_file.parents[1] / "results" / "scores", t, root).parent) for t in args]
         text = md.split("\n", 2)[0] + "\n\n" + summarize(exps)
         for m in opts["--metrics"].split():
