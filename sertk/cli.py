@@ -440,7 +440,7 @@ def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow
     accuracy of multitask heads (gender, acted/spontaneous style) with --ref-dir/--hyp-dir."""
     from sertk.fileio import read_list
     from sertk.score.report import score_dir
-    from sertk.infer.predict import SEEN_SPEAKERS
+    from sertk.data.datadir import SEEN_SPEAKERS
     if not ((ref and hyp and emotions) or (ref_avd and hyp_avd)):
         _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd"))
     for d in {Path(f).parent for f in (hyp, hyp_avd) if f} | ({Path(hyp_dir)} if hyp_dir else set()):

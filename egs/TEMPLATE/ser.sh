@@ -255,10 +255,11 @@ score_fold() {
 aggregate() {  # RESULTS.md over every fold scored so far: this run's folds (--folds), and the
   # recipe's other folds scored from the same inputs (a `--folds 2` restart keeps the whole run's
   # RESULTS; a fold trained from anything else under this tag is left out, never mixed in)
-  local f score_dirs=() done_folds=() n; n=$(cat ${datadir}/folds/num_folds)
+  local f score_dirs=() done_folds=() n run_folds; n=$(cat ${datadir}/folds/num_folds)
+  run_folds=" $(all_folds) "
   for f in $(seq 1 ${n}); do
     [ -f ${exp}/fold${f}/score_${eval_set}/metrics.json ] || continue
-    [[ " $(all_folds) " = *" ${f} "* ]] || [ "$(cat ${exp}/fold${f}/train.inputs 2>/dev/null)" = "${inputs}" ] || continue
+    [[ "${run_folds}" = *" ${f} "* ]] || [ "$(cat ${exp}/fold${f}/train.inputs 2>/dev/null)" = "${inputs}" ] || continue
     score_dirs+=(${exp}/fold${f}/score_${eval_set}); done_folds+=(${f})
   done
   [ ${#score_dirs[@]} -gt 0 ] || return 0

@@ -19,6 +19,9 @@ UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2avd", "utt2style", "utt2session
               "utt2dur", "segments")
 SPK_TABLES = ("spk2gender",)
 NO_LABEL = "-"
+# In a decode dir (`sertk infer` writes it, `sertk score` reads it; here so that scoring
+# needs no torch): speakers the model was trained or selected on.
+SEEN_SPEAKERS = "seen_speakers.txt"
 # Utterance attributes that multitask models predict next to emotion (CAMuLeNet's gender,
 # the expression-aware ECAPA's acted/spontaneous style), with their classes in index order.
 # Gender comes from spk2gender, every other attribute from utt2<name>.

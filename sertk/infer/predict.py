@@ -17,7 +17,7 @@ from sertk.config import yaml_load
 
 from sertk.data.audio import audio_options, load_audio
 from sertk.data.audio_dataset import AudioTextDataset, collate_audio
-from sertk.data.datadir import ATTRIBUTES
+from sertk.data.datadir import ATTRIBUTES, SEEN_SPEAKERS
 from sertk.data.dataset import collate, to_device
 from sertk.fileio import read_table, write_json, write_table, write_text
 from sertk.models import MODELS, input_kind, model_args
@@ -240,8 +240,6 @@ class Predictor:
                     r[name] = pred[r["utt"]][name]
         write_json(out / "predictions.json", records)
 
-
-SEEN_SPEAKERS = "seen_speakers.txt"  # in a decode dir: speakers the model was trained/selected on
 
 
 def _stream_tuple(arrays):
