@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sertk.score.report import git_hash  # the checkout's commit, as RESULTS record it
+
 STAGE = re.compile(r"\(ser\.sh:\d+\) Stage (\d+):")
 
 
@@ -35,13 +37,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def git_state(repo: Path) -> str:
-    def git(*args):
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.strip()
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def run_timed(cmd, cwd: Path, log_path: Path):
@@ -83,7 +78,7 @@ def main():
         utts = sum(1 for _ in open(work / "data" / "all" / "wav.scp"))
         out = {
             "recipe": str(Path(a.recipe)), "command": " ".join(["./run.sh", *a.run_args]),
-            "git": git_state(recipe), "date": time.strftime("%Y-%m-%d"),
+            "git": git_hash(), "date": time.strftime("%Y-%m-%d"),
             "cpu": cpu_model(), "cpus": os.cpu_count(),
             "total_seconds": round(total, 1), "stage_seconds": stages, "utterances": utts,
             "extraction_utt_per_s": round(utts / stages["stage3"], 1) if stages.get("stage3") else None,

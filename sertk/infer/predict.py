@@ -241,7 +241,6 @@ class Predictor:
         write_json(out / "predictions.json", records)
 
 
-
 def _stream_tuple(arrays):
     """One stream: its array; several: a tuple (what FeatureDataset items hold)."""
     return arrays[0] if len(arrays) == 1 else tuple(arrays)
