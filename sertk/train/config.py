@@ -31,6 +31,9 @@ DEFAULTS = {
     "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
     "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
     "inner_folds": 5,           # inner leave-speaker-out folds (pooled heads; select: inner_cv)
+    "select_tolerance": 0.0,    # pooled heads: among inner-CV choices within this of the best score
+                                # (UA/WA as a fraction, or CCC), the simplest: the smallest C, the
+                                # largest ridge alpha, the largest weight of pooled_mlp's linear member
     "fit_valid": True,          # pooled-statistics heads: fit on train + valid (false: train only,
                                 # so valid can score design choices: ser.sh --eval_set valid)
     "seed": 0,
@@ -101,6 +104,8 @@ def check_config(conf: dict, where: str) -> None:
     if conf["model"] not in MODELS:
         raise ValueError(f"{where}: unknown model {conf['model']!r}; registered: {', '.join(sorted(MODELS))}")
     from sertk.score.metrics import SELECTABLE
+    if conf["select_tolerance"] < 0:
+        raise ValueError(f"{where}: select_tolerance {conf['select_tolerance']} must be >= 0")
     if conf["select"] not in ("valid", "inner_cv"):
         raise ValueError(f"{where}: select {conf['select']!r}: use valid or inner_cv")
     if conf["select_metric"] not in SELECTABLE:

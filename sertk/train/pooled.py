@@ -81,6 +81,16 @@ def score(head, ref, hyp, metric):
     return avd_metrics(ref, hyp)["ccc"]
 
 
+def simplest_within(scores: dict, tolerance: float, complexity):
+    """The key of the best score (ties: the first); with tolerance > 0, the simplest key (the
+    smallest complexity(key)) among those scoring within `tolerance` of the best: inner-CV
+    differences that small between choices are mostly noise on a few hundred utterances."""
+    best = max(scores, key=scores.get)
+    if tolerance <= 0:
+        return best
+    return min((k for k in scores if scores[k] >= scores[best] - tolerance), key=lambda k: (complexity(k), -scores[k]))
+
+
 def class_weights(y, num_classes):
     counts = np.bincount(y[y >= 0], minlength=num_classes).astype(np.float64)
     return counts.sum() / np.maximum(counts, 1) / num_classes
@@ -136,7 +146,9 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
                     preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
                 preds[(i, p)][va] = out
     scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
-    best = max(scores, key=scores.get)  # ties: the first candidate (single layers, small C)
+    # ties: the first candidate (single layers, small C); within select_tolerance of the best,
+    # the strongest regularisation (small C, large alpha)
+    best = simplest_within(scores, conf.get("select_tolerance", 0.0), lambda k: k[1] if head == "cls" else -k[1])
     return best, scores, preds[best]
 
 
@@ -273,7 +285,9 @@ def fit_mlp(model, Z, targets, groups, conf):
                                            model.robust_linear)
             mix = {w: score(head, t, (1 - w) * preds[epochs - 1] + w * oof, _metric(head, conf))
                    for w in MIX_GRID}
-            w = max(mix, key=mix.get)
+            # within select_tolerance of the best: the largest weight of the linear member, the
+            # simpler model (on a few hundred utterances the MLPs' inner edge is often noise)
+            w = simplest_within(mix, conf.get("select_tolerance", 0.0), lambda v: -v)
             fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear, model.robust_linear)
             model.set_mix(head, w)
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],

@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sertk.data.datadir import DataDir
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
+from sertk.train.pooled import simplest_within
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -53,6 +54,28 @@ def test_pooled_heads_learn_classes_and_avd_from_training_speakers(model, synth_
     # a rerun is a no-op
     assert train(_conf(model), fold / "train", fold / "valid", synth_fbank, tmp_path / "exp") == r
 
+
+
+def test_simplest_within_tolerance_keeps_the_best_unless_told():
+    scores = {0.01: 0.80, 0.1: 0.84, 1.0: 0.85, 10.0: 0.851}
+    assert simplest_within(scores, 0.0, lambda c: c) == 10.0  # plain argmax
+    assert simplest_within(scores, 0.01, lambda c: c) == 1.0  # 0.84 is 0.011 short
+    assert simplest_within(scores, 0.02, lambda c: c) == 0.1
+    assert simplest_within({0.0: 0.7, 0.5: 0.7, 1.0: 0.69}, 0.0, lambda w: -w) == 0.0  # ties: the first
+    assert simplest_within({0.0: 0.7, 0.5: 0.7, 1.0: 0.69}, 0.01, lambda w: -w) == 1.0
+
+
+def test_select_tolerance_prefers_the_linear_member_and_small_c(synth_folds, synth_fbank, tmp_path):
+    """With every choice within the tolerance, pooled_mlp takes the linear member whole and its
+    smallest C, and trains no MLP; recorded in selection.json."""
+    fold = synth_folds / "fold1"
+    train(_conf("pooled_mlp", ["select_tolerance=1.0", "model_conf.c_grid=[0.01,0.1,1.0]"]), fold / "train",
+          fold / "valid", synth_fbank, tmp_path / "exp")
+    sel = json.loads((tmp_path / "exp" / "selection.json").read_text())
+    assert sel["cls"]["linear_weight"] == 1.0 and sel["cls"]["linear_param"] == 0.01
+    assert sel["reg"]["linear_weight"] == 1.0 and sel["reg"]["linear_param"] == 10000.0  # the largest alpha
+    with pytest.raises(ValueError, match="select_tolerance"):
+        _conf("pooled_mlp", ["select_tolerance=-0.1"])
 
 def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_path):
     """The probe trains, packs and infers through the CLI like every model; posteriors on raw
