@@ -82,6 +82,12 @@ def test_bench_figures_match_their_json():
     assert table == markdown(b)
     for line in table.strip().splitlines():
         assert line in README, line
+    # the main job's times, as bench_main_job.py wrote them
+    for name in ("main_job_emodb.json", "main_job_emodb_d3a5e2b.json"):
+        job = json.loads((REPO / "bench" / "results" / name).read_text())
+        m, sec = divmod(round(job["total_seconds"]), 60)
+        assert f"**{m} min {sec} s** (extraction {round(job['stage_seconds']['stage3'])} s" in FLAT, name
+        assert f"{job['extraction_utt_per_s']} utterances/s" in FLAT, name
 
 
 def readme_table(header, text=README):
