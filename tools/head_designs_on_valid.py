@@ -81,7 +81,7 @@ DESIGNS = {
     },
 }
 # How a design set picks its winner. "mean score": the best mean score (rounds 1-2). "reach the
-# probe" (rounds 3 and 4, each declared before its runs): only designs at or above REFERENCE on every row
+# probe" (rounds 3-5, each declared before its runs): only designs at or above REFERENCE on every row
 # qualify (the issue's bar: the default head >= the probe on each corpus); among them the best
 # mean score; if none qualifies, the current default stays.
 RULES = {"heads": "mean score", "probe_scaling": "mean score", "round3": "reach the probe",
