@@ -148,7 +148,7 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
     scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
-    best = simplest_within(scores, conf.get("select_tolerance", 0.0), lambda k: k[1] if head == "cls" else -k[1])
+    best = simplest_within(scores, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
     return best, scores, preds[best]
 
 
@@ -287,7 +287,7 @@ def fit_mlp(model, Z, targets, groups, conf):
                    for w in MIX_GRID}
             # within select_tolerance of the best: the largest weight of the linear member, the
             # simpler model (on a few hundred utterances the MLPs' inner edge is often noise)
-            w = simplest_within(mix, conf.get("select_tolerance", 0.0), lambda v: -v)
+            w = simplest_within(mix, conf["select_tolerance"], lambda v: -v)
             fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear, model.robust_linear)
             model.set_mix(head, w)
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],

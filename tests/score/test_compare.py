@@ -54,7 +54,8 @@ def test_no_difference_and_seeds(tmp_path):
 
 def test_reproduction_report_verdicts(tmp_path):
     """Claims -> rows: a real gain reproduced, a reversed one, no difference inconclusive, a
-    claim whose runs are missing listed as not run (naming them)."""
+    claim whose runs are missing listed as not run (naming them), one with seeds 0-1 of 3 shown
+    over those two seeds as interim, without a verdict."""
     import yaml
     from sertk.score.compare import reproduction_report
 
@@ -65,6 +66,8 @@ def test_reproduction_report_verdicts(tmp_path):
         _results(exp / f"up_s{s}", [u + 0.05 + 0.01 * s + 0.002 * i for i, u in enumerate(base)])
         _results(exp / f"down_s{s}", [u - 0.04 + 0.01 * s for u in base])
         _results(exp / f"flat_s{s}", [u + 0.01 * s + (0.01 if i % 2 else -0.01) for i, u in enumerate(base)])
+        if s < 2:  # seed 2 not run yet
+            _results(exp / f"half_s{s}", [u + 0.03 + 0.01 * s for u in base])
     runs = lambda n: [f"exp/{n}_s{s}" for s in range(3)]  # noqa: E731
     conf = tmp_path / "egs" / "x" / "conf"
     conf.mkdir(parents=True)
@@ -73,6 +76,7 @@ def test_reproduction_report_verdicts(tmp_path):
         {"claim": "down helps", "paper": "+2", "reference": runs("ref"), "system": runs("down")},
         {"claim": "flat helps", "paper": "+1", "reference": runs("ref"), "system": runs("flat")},
         {"claim": "never run", "paper": "+3", "reference": runs("ref"), "system": runs("absent"), "note": "needs a GPU"},
+        {"claim": "half run", "paper": "+3", "reference": runs("ref"), "system": runs("half")},
     ]}))
     text = reproduction_report(conf / "claims.yaml")
     rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
@@ -80,6 +84,8 @@ def test_reproduction_report_verdicts(tmp_path):
     assert rows["down helps"].endswith("| not reproduced (reversed) |") and "-4.00 [-4.00, -4.00]" in rows["down helps"]
     assert rows["flat helps"].endswith("| inconclusive |")
     assert rows["never run"].endswith("| not run (missing exp/absent_s0, exp/absent_s1, exp/absent_s2) |")
+    assert rows["half run"].endswith("| +3.00 [+3.00, +3.00] | 0.0312 | 6 (6 up / 0 down) | interim, seeds 0, 1 of 3: "
+                                     "no verdict (missing exp/half_s2) |")
     assert "- never run: needs a GPU" in text and "sertk compare --claims conf/claims.yaml" in text
     root = tmp_path / "egs" / "x"  # with plots: one per claim with a verdict, linked from the report's dir
     text = reproduction_report(conf / "claims.yaml", png_dir=root / "results" / "claims", link_from=root)
