@@ -145,7 +145,8 @@ def test_speed_table_matches_bench_results():
 def test_reproduction_reports_follow_their_claims_files():
     """Every egs/*/conf/claims.yaml has its REPRODUCTION.md with one row per claim, in order, and the
     command that writes it; rows with figures must be what `sertk compare --claims` computes now
-    from the local runs (where those runs exist)."""
+    from the local runs (where those runs exist). An interim row's reason (which runs are missing
+    or unfinished) follows the runs in progress, so only its seeds and figures are compared."""
     import yaml
 
     from sertk.score.compare import reproduction_report
@@ -159,7 +160,8 @@ def test_reproduction_reports_follow_their_claims_files():
         now = {r[0]: r for r in table_rows(reproduction_report(f), "")[1:]}
         for row in table_rows(text, "")[1:]:
             if not row[-1].startswith("not run") and not now[row[0]][-1].startswith("not run"):
-                assert row == now[row[0]], f"{f.parent.parent.name}: {row[0]}"
+                same = lambda r: r[:-1] + [r[-1].split(": no verdict (")[0]]  # noqa: E731
+                assert same(row) == same(now[row[0]]), f"{f.parent.parent.name}: {row[0]}"
 
 
 def test_head_option_tables_render_from_their_json():
@@ -195,17 +197,19 @@ def test_readme_speaker_norm_figures_are_the_tables():
 
 
 def test_readme_claim_figures_are_the_reports():
-    """Every claim with a verdict in a REPRODUCTION.md is quoted in the README with its difference,
-    interval and verdict as the report has them (a report rerun without the README fails)."""
+    """Every claim with a verdict (or an interim figure) in a REPRODUCTION.md is quoted in the README
+    with its difference, interval and verdict (or seeds) as the report has them (a report rerun
+    without the README fails)."""
     checked = 0
     for report in sorted((REPO / "egs").glob("*/REPRODUCTION.md")):
         for row in table_rows(report.read_text(), "")[1:]:
             if row[-1].startswith("not run"):
                 continue
-            quoted = f"{row[5]}, {row[8]}"  # e.g. "-6.01 [-13.90, +1.72], inconclusive"
+            # e.g. "-6.01 [-13.90, +1.72], inconclusive" or "..., interim, seeds 0, 1 of 3"
+            quoted = f"{row[5]}, {row[8].split(': no verdict')[0]}"
             assert quoted in FLAT, (report.parent.name, row[0], quoted)
             checked += 1
-    assert checked == 2  # TAVA's two claims; the others are not run yet
+    assert checked == 4  # TAVA's two claims, EmoDB's two CAMuLeNet claims (interim); the others are not run yet
 
 
 def _generated_by(md: str, opts: dict):
