@@ -142,6 +142,12 @@ def test_speed_table_matches_bench_results():
             assert float(cell) == pytest.approx(value, abs=0.5 * 10 ** -decimals + 1e-9), (label, cell, value)
 
 
+def _verdict(row):
+    """A report row's verdict cell without an interim row's reason (which runs are missing or
+    unfinished: it follows the runs in progress, not the figures)."""
+    return row[-1].split(": no verdict (")[0]
+
+
 def test_reproduction_reports_follow_their_claims_files():
     """Every egs/*/conf/claims.yaml has its REPRODUCTION.md with one row per claim, in order, and the
     command that writes it; rows with figures must be what `sertk compare --claims` computes now
@@ -160,8 +166,8 @@ def test_reproduction_reports_follow_their_claims_files():
         now = {r[0]: r for r in table_rows(reproduction_report(f), "")[1:]}
         for row in table_rows(text, "")[1:]:
             if not row[-1].startswith("not run") and not now[row[0]][-1].startswith("not run"):
-                same = lambda r: r[:-1] + [r[-1].split(": no verdict (")[0]]  # noqa: E731
-                assert same(row) == same(now[row[0]]), f"{f.parent.parent.name}: {row[0]}"
+                same = [*row[:-1], _verdict(row)], [*now[row[0]][:-1], _verdict(now[row[0]])]
+                assert same[0] == same[1], f"{f.parent.parent.name}: {row[0]}"
 
 
 def test_head_option_tables_render_from_their_json():
@@ -206,7 +212,7 @@ def test_readme_claim_figures_are_the_reports():
             if row[-1].startswith("not run"):
                 continue
             # e.g. "-6.01 [-13.90, +1.72], inconclusive" or "..., interim, seeds 0, 1 of 3"
-            quoted = f"{row[5]}, {row[8].split(': no verdict')[0]}"
+            quoted = f"{row[5]}, {_verdict(row)}"
             assert quoted in FLAT, (report.parent.name, row[0], quoted)
             checked += 1
     assert checked == 4  # TAVA's two claims, EmoDB's two CAMuLeNet claims (one still interim); the others are not run yet
