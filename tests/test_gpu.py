@@ -30,6 +30,25 @@ def test_ngpu_zero_is_the_cpu():
         resolve_device(-1)
 
 
+def test_commands_flush_subnormals_unless_asked_to_keep_them(monkeypatch, synth_folds, tmp_path):
+    try:
+        monkeypatch.setenv("SERTK_SUBNORMALS", "keep")
+        resolve_device(0)
+        subnormal = torch.tensor(1e-40)
+        assert (subnormal * 1.0).item() != 0
+        monkeypatch.delenv("SERTK_SUBNORMALS")
+        resolve_device(0)
+        assert (subnormal * 1.0).item() == 0  # flushed: CPU ops on subnormals are 10-20x slower
+        monkeypatch.setenv("SERTK_SUBNORMALS", "fast")
+        fold = synth_folds / "fold1"
+        r = CliRunner().invoke(main, ["train", "--train-dir", str(fold / "train"), "--valid-dir", str(fold / "valid"),
+                                      "--exp-dir", str(tmp_path / "exp")])
+        assert r.exit_code != 0 and "SERTK_SUBNORMALS must be flush or keep, not 'fast'" in r.output
+    finally:
+        monkeypatch.delenv("SERTK_SUBNORMALS", raising=False)
+        resolve_device(0)
+
+
 @no_cuda
 @pytest.mark.parametrize("command", ["train", "infer", "extract", "units"])
 def test_asking_for_a_gpu_without_cuda_is_an_error(command, synth_folds, tmp_path):

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from sertk.data.audio_dataset import AudioTextDataset, character_error_rate, collate_audio
 from sertk.data.datadir import ATTRIBUTES, DataDir
 from sertk.data.dataset import FeatureDataset, LengthBatchSampler, collate, to_device
-from sertk.devices import resolve_device
+from sertk.devices import flush_subnormals, resolve_device
 from sertk.fileio import atomic_path, write_json
 from sertk.models import MODELS, build_model, input_kind, model_args
 from sertk.models.checkpoint import init_params, read_checkpoint, save_checkpoint, save_model
@@ -186,6 +186,7 @@ def train(conf: dict, train_dir, valid_dir, feat_dir, exp_dir, ngpu: int = 0) ->
         log.info("%s exists: training already finished", done)
         return json.loads(done.read_text())
 
+    flush_subnormals()  # every model, under torchrun too (sertk/devices.py says why)
     if MODELS[conf["model"]].fits_on_pooled:  # `linear`, `pooled_mlp`
         from sertk.train.pooled import train_pooled
 
