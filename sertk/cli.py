@@ -535,8 +535,9 @@ def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git, command, num_folds
 @keep_scores.command("rebuild")
 @click.option("--from", "keep_dir", required=True, help="where the records are (e.g. results/scores)")
 @click.option("--exp-root", required=True, help="where to write <tag>/RESULTS.{md,json} (not an existing run)")
+@click.option("--folds", default="", help='only these folds, e.g. "1 2 3 4" (each must be kept)')
 @click.argument("tags", nargs=-1)
-def keep_scores_rebuild(keep_dir, exp_root, tags):
+def keep_scores_rebuild(keep_dir, exp_root, folds, tags):
     """Write RESULTS.md / .json of each kept experiment (TAGS, default: every one kept) from its
     records alone: no corpus, features or models needed."""
     from sertk.score.kept import rebuild
@@ -545,8 +546,12 @@ def keep_scores_rebuild(keep_dir, exp_root, tags):
     if not tags:
         _fail(ValueError(f"{keep_dir}: no kept experiment"))
     try:
+        fold_list = [int(f) for f in folds.replace(",", " ").split()]
+    except ValueError:
+        _fail(ValueError(f"--folds {folds!r}: fold numbers separated by spaces, e.g. \"1 2 3\""))
+    try:
         for t in tags:
-            click.echo(rebuild(keep_dir, t, exp_root))
+            click.echo(rebuild(keep_dir, t, exp_root, folds=fold_list))
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
 

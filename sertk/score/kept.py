@@ -112,13 +112,19 @@ def complete(keep_dir, tag: str) -> bool:
     return total is not None and len(paths) >= int(total)
 
 
-def rebuild(keep_dir, tag: str, exp_root, plots: bool = True) -> Path:
+def rebuild(keep_dir, tag: str, exp_root, plots: bool = True, folds=None) -> Path:
     """exp_root/<tag>/RESULTS.{md,json} from the records of keep_dir/<tag>/ alone, as ser.sh's
     stage 6 aggregates them (each fold's score dir restored first; plots=False: no PNG). Refuses
-    to write into an existing experiment dir: a run's own folds are never mixed with records."""
+    to write into an existing experiment dir: a run's own folds are never mixed with records.
+    folds: only these (e.g. to pair a run of some folds with a complete one); each must be kept."""
     from sertk.score.report import aggregate
 
     eval_set, paths = _records(keep_dir, tag)
+    if folds:
+        missing = sorted(set(folds) - set(paths))
+        if missing:
+            raise ValueError(f"{Path(keep_dir, tag)}: fold(s) {' '.join(map(str, missing))} not kept")
+        paths = {f: p for f, p in paths.items() if f in set(folds)}
     exp = Path(exp_root) / tag
     if exp.exists():
         raise ValueError(f"{exp} exists: rebuild writes only where no run is (choose another --exp-root)")
@@ -130,7 +136,7 @@ def rebuild(keep_dir, tag: str, exp_root, plots: bool = True) -> Path:
         _write_scores(score_dirs[-1], rec, path)
     title = tag + ("" if eval_set == "test" else f" (scored on the {eval_set} split)")
     if first.get("num_folds") and len(paths) < int(first["num_folds"]):  # as ser.sh titles a run cut off
-        title += f" (folds {' '.join(map(str, sorted(paths)))} of {first['num_folds']} so far)"
+        title += f" (folds {' '.join(map(str, sorted(paths)))} of {first['num_folds']}{'' if folds else ' so far'})"
     aggregate(score_dirs, exp / "RESULTS.md", title, command=first.get("command", ""),
               resolved_configs=[score_dirs[0] / "config.yaml"], git=first["git"], plots=plots)
     return exp / "RESULTS.json"

@@ -33,6 +33,11 @@ def test_kept_folds_rebuild_the_same_results(tmp_path):
         rebuild(tmp_path / "kept", "sys", tmp_path / "exp")
     with pytest.raises(ValueError, match="no kept fold"):
         rebuild(tmp_path / "kept", "other", tmp_path / "rebuilt2")
+    some = json.loads(rebuild(tmp_path / "kept", "sys", tmp_path / "rebuilt3", folds=[1, 3]).read_text())
+    assert some["folds"] == [run["folds"][0], run["folds"][2]]
+    assert "(folds 1 3 of" not in (tmp_path / "rebuilt3" / "sys" / "RESULTS.md").read_text()  # no num_folds kept
+    with pytest.raises(ValueError, match=r"sys: fold\(s\) 4 not kept"):
+        rebuild(tmp_path / "kept", "sys", tmp_path / "rebuilt4", folds=[1, 4])
 
 
 def test_restore_refuses_other_inputs_and_bad_records(tmp_path):
