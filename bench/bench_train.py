@@ -48,7 +48,7 @@ def main():
         res = {"config": a.config, "overrides": a.set, "subnormals_kept": keep, "subnormals_flushed": flush,
                "speedup": round(keep["seconds_per_epoch"] / flush["seconds_per_epoch"], 2)}
     else:
-        res = epoch_seconds(conf, a, a.subnormals)
+        res = {"config": a.config, "overrides": a.set, **epoch_seconds(conf, a, a.subnormals)}
     print(json.dumps(res, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=2) + "\n")
