@@ -20,6 +20,14 @@ def _fail(e: Exception):
     raise click.ClickException(str(e)) from e
 
 
+def _fold_numbers(folds: str):
+    """`--folds "1 2 3"` (or "1,2,3") as ints; anything else is a one-line error."""
+    try:
+        return [int(f) for f in folds.replace(",", " ").split()]
+    except ValueError:
+        _fail(ValueError(f"--folds {folds!r}: fold numbers separated by spaces, e.g. \"1 2 3\""))
+
+
 # ----------------------------------------------------------------------------- data
 @main.group()
 def data():
@@ -514,7 +522,7 @@ def keep_scores_save(exp_dir, keep_dir, folds, eval_set, git, command, num_folds
     from sertk.score.kept import keep_fold
     from sertk.score.report import git_hash
     exp = Path(exp_dir)
-    nums = [int(f) for f in folds.split()] if folds else sorted(
+    nums = _fold_numbers(folds) if folds else sorted(
         int(d.name[4:]) for d in exp.glob("fold*") if d.name[4:].isdigit()
         and (d / f"score_{eval_set}" / "metrics.json").exists())
     if not nums:
@@ -545,10 +553,7 @@ def keep_scores_rebuild(keep_dir, exp_root, folds, tags):
         tags = sorted(p.name for p in Path(keep_dir).iterdir() if p.is_dir())
     if not tags:
         _fail(ValueError(f"{keep_dir}: no kept experiment"))
-    try:
-        fold_list = [int(f) for f in folds.replace(",", " ").split()]
-    except ValueError:
-        _fail(ValueError(f"--folds {folds!r}: fold numbers separated by spaces, e.g. \"1 2 3\""))
+    fold_list = _fold_numbers(folds)
     try:
         for t in tags:
             click.echo(rebuild(keep_dir, t, exp_root, folds=fold_list))

@@ -124,7 +124,7 @@ def rebuild(keep_dir, tag: str, exp_root, plots: bool = True, folds=None) -> Pat
         missing = sorted(set(folds) - set(paths))
         if missing:
             raise ValueError(f"{Path(keep_dir, tag)}: fold(s) {' '.join(map(str, missing))} not kept")
-        paths = {f: p for f, p in paths.items() if f in set(folds)}
+        paths = {f: p for f, p in paths.items() if f in folds}
     exp = Path(exp_root) / tag
     if exp.exists():
         raise ValueError(f"{exp} exists: rebuild writes only where no run is (choose another --exp-root)")

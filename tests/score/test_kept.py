@@ -67,3 +67,15 @@ def test_rescoring_a_kept_fold_keeps_its_record(tmp_path):
     keep_fold(d, tmp_path / "kept", 1, "test", "third")
     rec = json.loads(path.read_text())
     assert rec["git"] == "third" and rec["metrics"]["ua"] == 0.9
+
+
+@pytest.mark.parametrize("command", ["save", "rebuild"])
+def test_bad_fold_numbers_are_one_line_errors(command, tmp_path):
+    from click.testing import CliRunner
+    from sertk.cli import main
+    keep_fold(_fold(tmp_path / "exp" / "sys", 1, 0.5), tmp_path / "kept", 1, "test", "abc")
+    args = {"save": ["--exp-dir", str(tmp_path / "exp" / "sys"), "--to", str(tmp_path / "kept2")],
+            "rebuild": ["--from", str(tmp_path / "kept"), "--exp-root", str(tmp_path / "out"), "sys"]}[command]
+    r = CliRunner().invoke(main, ["keep-scores", command, *args, "--folds", "1 two"])
+    assert r.exit_code == 1 and "--folds '1 two': fold numbers separated by spaces" in r.output
+    assert "Traceback" not in r.output
