@@ -85,12 +85,22 @@ def build_optimizer(name, conf, named_params):
     lr}) giving some parameters their own learning rate, e.g. a pretrained encoder lower than
     freshly initialised heads (SpeechBrain's `lr` vs `lr_wav2vec`): with Adam a weight moves by
     about lr per update, so at a fine-tuning lr a new head barely leaves its initialisation on
-    a small corpus. The longest matching prefix wins; other parameters use `lr`."""
+    a small corpus. The longest matching prefix wins; other parameters use `lr`.
+
+    Adam and AdamW default to torch's fused implementation (`fused: false` turns it off): one
+    multi-threaded kernel per step instead of a chain of per-tensor ops, 1.79x faster per
+    CAMuLeNet epoch on a 2-core CPU at the same accuracy over 10 folds (docs/speed.md). It
+    changes the rounding, so runs before this default do not repeat bit for bit."""
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}.get(name)
     if cls is None:
         raise ValueError(f"unknown optimizer {name!r}: use adam, adamw or sgd")
     conf = dict(conf)
     param_lr = conf.pop("param_lr", None) or {}
+    named_params = list(named_params)
+    if name in ("adam", "adamw") and conf.get("fused") is None:
+        # torch fuses float parameters on the CPU and CUDA; elsewhere keep its own default
+        conf["fused"] = all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
+                            for _, p in named_params) or None
     groups = {None: []}  # the default group first, so param_groups[0] is the logged `lr`
     for n, p in named_params:
         prefix = max((k for k in param_lr if n.startswith(k)), key=len, default=None)

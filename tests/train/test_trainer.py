@@ -262,6 +262,28 @@ def test_param_lr_prefix_must_match_a_parameter():
     assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-5]
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_is_fused_by_default_and_steps_as_torchs_own(name):
+    """sertk's default (fused) and `fused: false` give the same update up to rounding."""
+    torch.manual_seed(0)
+    base = torch.nn.Linear(8, 3)
+    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    weights = {}
+    for fused in (None, False):
+        lin = torch.nn.Linear(8, 3)
+        lin.load_state_dict(base.state_dict())
+        conf = {"lr": 1e-2} if fused is None else {"lr": 1e-2, "fused": fused}
+        opt = trainer_mod.build_optimizer(name, conf, lin.named_parameters())
+        assert opt.param_groups[0]["fused"] is (True if fused is None else False)
+        for _ in range(5):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(lin(x), y).backward()
+            opt.step()
+        weights[fused] = lin.weight.detach().clone()
+    assert not torch.equal(weights[None], base.weight)
+    torch.testing.assert_close(weights[None], weights[False], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_averaging_never_lowers_the_valid_score(synth_folds, synth_fbank, tmp_path, seed):
     """best.pt is the N-best average only when that scores at least the best single epoch on
