@@ -90,6 +90,25 @@ def test_bench_figures_match_their_json():
         assert f"{job['extraction_utt_per_s']} utterances/s" in FLAT, name
 
 
+def test_training_speedups_match_their_json():
+    """The subnormal and fused-Adam epoch times quoted in the README and docs/speed.md are the
+    bench files' figures."""
+    flat_speed = " ".join(SPEED.split())
+    for name in ("train_camulenet_subnormals_emodb.json", "train_ecapa_mtl_subnormals_emodb_urdu.json"):
+        b = json.loads((REPO / "bench" / "results" / name).read_text())
+        kept, flushed = (b[k]["seconds_per_epoch"] for k in ("subnormals_kept", "subnormals_flushed"))
+        assert f"{kept} -> {flushed} s" in FLAT, name
+        assert f"{b['speedup']:.2f}x" in FLAT and f"{b['speedup']:.2f}x" in flat_speed, name
+    fused = json.loads((REPO / "bench" / "results" / "train_camulenet_fused_adam_emodb.json").read_text())
+    unfused = json.loads((REPO / "bench" / "results" / "train_camulenet_subnormals_emodb.json").read_text())
+    assert fused["overrides"] == ["optim_conf.fused=true"]
+    pair = f"{unfused['subnormals_flushed']['seconds_per_epoch']} -> {fused['seconds_per_epoch']} s"
+    ratio = unfused["subnormals_flushed"]["seconds_per_epoch"] / fused["seconds_per_epoch"]
+    assert pair in FLAT and f"{ratio:.2f}x" in flat_speed
+    ecapa = json.loads((REPO / "bench" / "results" / "train_ecapa_mtl_fused_adam_emodb_urdu.json").read_text())
+    assert f"{ecapa['seconds_per_epoch']} s fused" in flat_speed
+
+
 def readme_table(header, text=README):
     """Rows (cells) of the table in `text` whose header row starts with `header`."""
     lines = text.splitlines()
