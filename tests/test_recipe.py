@@ -385,3 +385,23 @@ def test_run_claims_runs_an_ablation_after_the_run_it_reuses(recipe):
         assert f"claim_own_a/fold{f}/A/best.pt" in (reused / f"fold{f}" / "B" / "config.yaml").read_text()
     assert len(json.loads((reused / "RESULTS.json").read_text())["folds"]) == 4
     assert "| the second stage needs" in (d / "REPRODUCTION.md").read_text()
+
+
+@pytest.mark.skipif(not (REPO / "tools" / "venv" / "bin" / "activate").exists(),
+                    reason="path.sh checks tools/venv, which this run does not use")
+def test_path_sh_refuses_a_venv_that_runs_another_checkout(tmp_path):
+    """A venv shared between clones holds one editable install; a recipe must not run another
+    clone's sertk under this checkout's name (its git hash goes into every record)."""
+    fake = tmp_path / "other_clone" / "sertk"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    env = {**_env(), "PYTHONPATH": str(fake.parent)}  # found before the venv's own sertk
+    src = f"cd {REPO}/egs/TEMPLATE && . ./path.sh"
+    sh = dict(shell=True, executable="/bin/bash", capture_output=True, text=True)  # recipes are bash
+    p = subprocess.run(f"{src} && echo sourced", env=env, **sh)
+    assert p.returncode == 1 and "sourced" not in p.stdout
+    assert p.stderr.strip().splitlines() == [
+        f"path.sh: tools/venv runs sertk from {fake.resolve() / '__init__.py'}, not from this "
+        f"checkout: rerun {REPO}/tools/install.sh"]
+    ok = subprocess.run(f"{src} && echo sourced", env=_env(), **sh)
+    assert ok.returncode == 0 and ok.stdout.strip() == "sourced", ok.stderr

@@ -3,6 +3,8 @@
 # requirements is a no-op (a stamp file records the hash of what was installed).
 #   PYTHON=python3.11 tools/install.sh      choose the interpreter (3.9-3.12)
 #   SERTK_VENV=/some/dir tools/install.sh   keep the venv elsewhere (tools/venv links to it)
+#     (clones sharing one venv share one editable sertk: the last to run install.sh owns it,
+#     and the others' recipes refuse to start, saying so, until install.sh runs there again)
 set -euo pipefail
 tools=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "${tools}")
@@ -17,7 +19,7 @@ stamp=${venv}/.sertk-stamp
 want=$(cat "${tools}/requirements.txt" "${root}/setup.py" | sha256sum | cut -d' ' -f1)
 # sertk must be installed (editable) from THIS checkout: a venv reused from another clone
 # would otherwise run that clone's code.
-ours() { (cd / && "${venv}/bin/python" -c "import sertk,sys; sys.exit(not sertk.__file__.startswith('${root}/'))") 2>/dev/null; }
+ours() { "${tools}/venv_is_ours.sh" >/dev/null 2>&1; }
 if [ -f "${stamp}" ] && [ "$(cat "${stamp}")" = "${want}" ]; then
   ours || "${venv}/bin/pip" install -q --no-deps -e "${root}"
   ours && { echo "tools/venv is up to date"; exit 0; }
