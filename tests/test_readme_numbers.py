@@ -83,11 +83,15 @@ def test_bench_figures_match_their_json():
     for line in table.strip().splitlines():
         assert line in README, line
     # the main job's times, as bench_main_job.py wrote them
+    # (the latest in full in the README; the other CPUs' runs in full in docs/speed.md, their
+    # totals in the README)
     for name in ("main_job_emodb.json", "main_job_emodb_0739a24.json", "main_job_emodb_d3a5e2b.json"):
         job = json.loads((REPO / "bench" / "results" / name).read_text())
         m, sec = divmod(round(job["total_seconds"]), 60)
-        assert f"**{m} min {sec} s** (extraction {round(job['stage_seconds']['stage3'])} s" in FLAT, name
-        assert f"{job['extraction_utt_per_s']} utterances/s" in FLAT, name
+        where = FLAT if name == "main_job_emodb.json" else flat_speed
+        assert f"**{m} min {sec} s** (extraction {round(job['stage_seconds']['stage3'])} s" in where, name
+        assert f"{job['extraction_utt_per_s']} utterances/s" in where, name
+        assert f"**{m} min {sec} s**" in FLAT, name
 
 
 def test_training_speedups_match_their_json():
