@@ -34,6 +34,9 @@ DEFAULTS = {
     "select_tolerance": 0.0,    # pooled heads: among inner-CV choices within this of the best score
                                 # (UA/WA as a fraction, or CCC), the simplest: the smallest C, the
                                 # largest ridge alpha, the largest weight of pooled_mlp's linear member
+    "select_by": "metric",      # pooled heads' inner-CV choices for classes (layer set, C, the linear
+                                # member's weight): the select_metric, or log_loss (class-balanced log
+                                # loss of the held-out posteriors: smooth where UA is a step function)
     "fit_valid": True,          # pooled-statistics heads: fit on train + valid (false: train only,
                                 # so valid can score design choices: ser.sh --eval_set valid)
     "seed": 0,
@@ -106,6 +109,8 @@ def check_config(conf: dict, where: str) -> None:
     from sertk.score.metrics import SELECTABLE
     if conf["select_tolerance"] < 0:
         raise ValueError(f"{where}: select_tolerance {conf['select_tolerance']} must be >= 0")
+    if conf["select_by"] not in ("metric", "log_loss"):
+        raise ValueError(f"{where}: select_by {conf['select_by']!r}: use metric or log_loss")
     if conf["select"] not in ("valid", "inner_cv"):
         raise ValueError(f"{where}: select {conf['select']!r}: use valid or inner_cv")
     if conf["select_metric"] not in SELECTABLE:

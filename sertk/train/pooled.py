@@ -81,6 +81,19 @@ def score(head, ref, hyp, metric):
     return avd_metrics(ref, hyp)["ccc"]
 
 
+def choice_score(head, ref, hyp, conf):
+    """What inner-CV choices are ranked by (higher is better): the selection metric, or with
+    `select_by: log_loss` (classes) the negative class-balanced log loss of the held-out
+    posteriors. UA on a few hundred held-out utterances moves in steps of whole utterances, so
+    its argmax over a grid is noisy; the log loss, a proper scoring rule, moves smoothly."""
+    if head != "cls" or conf["select_by"] != "log_loss":
+        return score(head, ref, hyp, _metric(head, conf))
+    keep = ref >= 0
+    r, p = ref[keep], hyp[keep]
+    w = class_weights(r, p.shape[1])[r]
+    return -float(np.sum(w * -np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))
+
+
 def simplest_within(scores: dict, tolerance: float, complexity):
     """The key of the best score (ties: the first); with tolerance > 0, the simplest key (the
     smallest complexity(key)) among those scoring within `tolerance` of the best: inner-CV
@@ -146,9 +159,10 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
                     preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
                 preds[(i, p)][va] = out
     scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
+    choice = {k: choice_score(head, t, v, conf) for k, v in preds.items()}
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
-    best = simplest_within(scores, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
+    best = simplest_within(choice, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
     return best, scores, preds[best]
 
 
@@ -283,16 +297,19 @@ def fit_mlp(model, Z, targets, groups, conf):
             sets = model.candidate_layer_sets()
             (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
                                            model.robust_linear)
-            mix = {w: score(head, t, (1 - w) * preds[epochs - 1] + w * oof, _metric(head, conf))
-                   for w in MIX_GRID}
+            mixed = {w: (1 - w) * preds[epochs - 1] + w * oof for w in MIX_GRID}
+            mix = {w: score(head, t, p, _metric(head, conf)) for w, p in mixed.items()}
+            choice = {w: choice_score(head, t, p, conf) for w, p in mixed.items()}
             # within select_tolerance of the best: the largest weight of the linear member, the
             # simpler model (on a few hundred utterances the MLPs' inner edge is often noise)
-            w = simplest_within(mix, conf["select_tolerance"], lambda v: -v)
+            w = simplest_within(choice, conf["select_tolerance"], lambda v: -v)
             fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, linear, model.robust_linear)
             model.set_mix(head, w)
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],
                                "linear_param": p, "linear_weight": w, "inner_score": mix[w],
                                "inner_mix_scores": {str(k): round(v, 4) for k, v in mix.items()}})
+            if choice != mix:  # select_by: log_loss
+                info[head]["inner_mix_log_loss"] = {str(k): round(-v, 4) for k, v in choice.items()}
             log.info("%s: linear member %g; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
                      " ".join(f"{k}:{v:.3f}" for k, v in mix.items()), w)
         if linear is not None and float(model.mix[0 if head == "cls" else 1]) == 1.0:

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sertk.data.datadir import DataDir
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
-from sertk.train.pooled import simplest_within
+from sertk.train.pooled import choice_score, simplest_within
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -76,6 +76,33 @@ def test_select_tolerance_prefers_the_linear_member_and_small_c(synth_folds, syn
     assert sel["reg"]["linear_weight"] == 1.0 and sel["reg"]["linear_param"] == 10000.0  # the largest alpha
     with pytest.raises(ValueError, match="select_tolerance"):
         _conf("pooled_mlp", ["select_tolerance=-0.1"])
+
+def test_log_loss_choice_weighs_each_class_equally():
+    """select_by: log_loss ranks by the negative class-balanced log loss; the metric otherwise."""
+    ref = np.array([0, 0, 0, 1, -1])  # -1: unlabelled, ignored
+    sure = np.array([[.9, .1], [.9, .1], [.9, .1], [.1, .9], [.5, .5]])
+    conf = load_config(overrides=["select_by=log_loss"])
+    assert choice_score("cls", ref, sure, conf) == pytest.approx(np.log(0.9))
+    # one wrong minority utterance costs as much as all three majority ones
+    miss = sure.copy()
+    miss[3] = [.9, .1]
+    assert choice_score("cls", ref, miss, conf) == pytest.approx(-(-np.log(0.9) - np.log(0.1)) / 2)
+    assert choice_score("cls", ref, miss, load_config()) == pytest.approx(0.5)  # UA
+    with pytest.raises(ValueError, match="select_by"):
+        load_config(overrides=["select_by=brier"])
+
+
+def test_select_by_log_loss_chooses_the_mix_by_it(synth_folds, synth_fbank, tmp_path):
+    """pooled_mlp with select_by: log_loss weighs its linear member by the inner log loss
+    (recorded next to the inner UA in selection.json)."""
+    fold = synth_folds / "fold1"
+    train(_conf("pooled_mlp", ["select_by=log_loss"]), fold / "train", fold / "valid", synth_fbank,
+          tmp_path / "exp")
+    sel = json.loads((tmp_path / "exp" / "selection.json").read_text())["cls"]
+    losses = sel["inner_mix_log_loss"]
+    assert losses.keys() == sel["inner_mix_scores"].keys()
+    assert str(sel["linear_weight"]) == min(losses, key=losses.get)
+
 
 def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_path):
     """The probe trains, packs and infers through the CLI like every model; posteriors on raw
