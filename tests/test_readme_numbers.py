@@ -255,12 +255,12 @@ def _generated_by(md: str, opts: dict):
 def _rebuilt_table(md: str, scores, tags, root, compares, folds=None) -> str:
     """The table as its script prints it, from RESULTS rebuilt out of the kept records: first
     line, `sertk summarize` of the runs, then `sertk compare` of each (metric, runs) in compares
-    (indices into tags)."""
+    (indices into tags; a tag may be seeds comma-joined, summarized one by one)."""
     from sertk.score.compare import compare
     from sertk.score.kept import rebuild
     from sertk.score.report import summarize
-    exps = [str(rebuild(scores, t, root, folds=folds).parent) for t in tags]
-    text = md.split("\n", 2)[0] + "\n\n" + summarize(exps)
+    exps = [",".join(str(rebuild(scores, t, root, folds=folds).parent) for t in g.split(",")) for g in tags]
+    text = md.split("\n", 2)[0] + "\n\n" + summarize([e for g in exps for e in g.split(",")])
     for metric, idx in compares:
         text += "\n" + compare([exps[i] for i in idx], metric)
     return text.replace(f"{root}/", "")

@@ -141,8 +141,8 @@ def _linear_weights(head, est):
 
 
 def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False):
-    """Inner CV over layer sets x regularisation: ((set index, param), scores, the best
-    candidate's out-of-fold predictions)."""
+    """Inner CV over layer sets x regularisation: ((set index, param), metric scores, the chosen
+    candidate's out-of-fold predictions, the scores it was chosen by)."""
     grid = sorted(grid)
     preds = {(i, p): None for i in range(len(sets)) for p in grid}
     for tr, va in folds:
@@ -163,7 +163,7 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
     best = simplest_within(choice, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
-    return best, scores, preds[best]
+    return best, scores, preds[best], choice
 
 
 def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.Linear, robust=False):
@@ -186,12 +186,15 @@ def fit_linear(model, Z, targets, groups, conf):
     for head, t in targets.items():
         grid = model.c_grid if head == "cls" else model.alpha_grid
         sets = model.candidate_layer_sets()
-        (i, p), scores, _ = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes, model.robust)
+        (i, p), scores, _, choice = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
+                                                  model.robust)
         fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, getattr(model, head), model.robust)
         name = lambda layers: "all" if len(layers) == L else str(layers[0])  # noqa: E731
         info[head] = {"layers": name(sets[i]), "C" if head == "cls" else "alpha": p,
                       "inner_score": scores[(i, p)],
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
+        if choice != scores:  # select_by: log_loss
+            info[head]["inner_log_loss"] = {f"{name(sets[j])}/{q}": round(-s, 4) for (j, q), s in choice.items()}
         log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
                  "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
     model.set_pooled_stats(*fit_scaler(Z, model.robust))
@@ -295,8 +298,8 @@ def fit_mlp(model, Z, targets, groups, conf):
         if linear is not None:  # the linear member, and how much of it to mix in
             grid = model.c_grid if head == "cls" else model.alpha_grid
             sets = model.candidate_layer_sets()
-            (i, p), _, oof = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
-                                           model.robust_linear)
+            (i, p), _, oof, _ = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
+                                              model.robust_linear)
             mixed = {w: (1 - w) * preds[epochs - 1] + w * oof for w in MIX_GRID}
             mix = {w: score(head, t, p, _metric(head, conf)) for w, p in mixed.items()}
             choice = {w: choice_score(head, t, p, conf) for w, p in mixed.items()}

@@ -93,8 +93,8 @@ def test_log_loss_choice_weighs_each_class_equally():
 
 
 def test_select_by_log_loss_chooses_the_mix_by_it(synth_folds, synth_fbank, tmp_path):
-    """pooled_mlp with select_by: log_loss weighs its linear member by the inner log loss
-    (recorded next to the inner UA in selection.json)."""
+    """pooled_mlp with select_by: log_loss weighs its linear member by the inner log loss, and
+    the probe picks its layer set and C by it (recorded next to the inner UA in selection.json)."""
     fold = synth_folds / "fold1"
     train(_conf("pooled_mlp", ["select_by=log_loss"]), fold / "train", fold / "valid", synth_fbank,
           tmp_path / "exp")
@@ -102,6 +102,12 @@ def test_select_by_log_loss_chooses_the_mix_by_it(synth_folds, synth_fbank, tmp_
     losses = sel["inner_mix_log_loss"]
     assert losses.keys() == sel["inner_mix_scores"].keys()
     assert str(sel["linear_weight"]) == min(losses, key=losses.get)
+    # the probe: its layer set and C by the same loss, recorded next to the inner UA
+    train(_conf("linear", ["select_by=log_loss"]), fold / "train", fold / "valid", synth_fbank, tmp_path / "probe")
+    sel = json.loads((tmp_path / "probe" / "selection.json").read_text())["cls"]
+    losses = sel["inner_log_loss"]
+    assert losses.keys() == sel["inner_scores"].keys()
+    assert f"{sel['layers']}/{sel['C']}" == min(losses, key=losses.get)
 
 
 def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_path):
