@@ -91,7 +91,7 @@ def choice_score(head, ref, hyp, conf):
     keep = ref >= 0
     r, p = ref[keep], hyp[keep]
     w = class_weights(r, p.shape[1])[r]
-    return -float(np.sum(w * -np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))
+    return float(np.sum(w * np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))  # -(log loss)
 
 
 def simplest_within(scores: dict, tolerance: float, complexity):
