@@ -81,17 +81,23 @@ def score(head, ref, hyp, metric):
     return avd_metrics(ref, hyp)["ccc"]
 
 
-def choice_score(head, ref, hyp, conf):
-    """What inner-CV choices are ranked by (higher is better): the selection metric, or with
-    `select_by: log_loss` (classes) the negative class-balanced log loss of the held-out
-    posteriors. UA on a few hundred held-out utterances moves in steps of whole utterances, so
-    its argmax over a grid is noisy; the log loss, a proper scoring rule, moves smoothly."""
+def ranked_by(head, ref, preds: dict, scores: dict, conf) -> dict:
+    """What inner-CV choices are ranked by (higher is better): `scores` (the selection metric of
+    each choice's held-out predictions `preds`), or with `select_by: log_loss` (classes) the
+    negative class-balanced log loss. UA on a few hundred held-out utterances moves in steps of
+    whole utterances, so its argmax over a grid is noisy; the log loss, a proper scoring rule,
+    moves smoothly."""
     if head != "cls" or conf["select_by"] != "log_loss":
-        return score(head, ref, hyp, _metric(head, conf))
+        return scores
+    return {k: -balanced_log_loss(ref, p) for k, p in preds.items()}
+
+
+def balanced_log_loss(ref, hyp) -> float:
+    """Log loss of posteriors `hyp` with each class weighted equally (as UA does); ref < 0: unlabelled."""
     keep = ref >= 0
     r, p = ref[keep], hyp[keep]
     w = class_weights(r, p.shape[1])[r]
-    return float(np.sum(w * np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))  # -(log loss)
+    return -float(np.sum(w * np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))
 
 
 def simplest_within(scores: dict, tolerance: float, complexity):
@@ -159,7 +165,7 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
                     preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
                 preds[(i, p)][va] = out
     scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
-    choice = {k: choice_score(head, t, v, conf) for k, v in preds.items()}
+    choice = ranked_by(head, t, preds, scores, conf)
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
     best = simplest_within(choice, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
@@ -193,7 +199,7 @@ def fit_linear(model, Z, targets, groups, conf):
         info[head] = {"layers": name(sets[i]), "C" if head == "cls" else "alpha": p,
                       "inner_score": scores[(i, p)],
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
-        if choice != scores:  # select_by: log_loss
+        if choice is not scores:  # select_by: log_loss
             info[head]["inner_log_loss"] = {f"{name(sets[j])}/{q}": round(-s, 4) for (j, q), s in choice.items()}
         log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
                  "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
@@ -302,7 +308,7 @@ def fit_mlp(model, Z, targets, groups, conf):
                                               model.robust_linear)
             mixed = {w: (1 - w) * preds[epochs - 1] + w * oof for w in MIX_GRID}
             mix = {w: score(head, t, p, _metric(head, conf)) for w, p in mixed.items()}
-            choice = {w: choice_score(head, t, p, conf) for w, p in mixed.items()}
+            choice = ranked_by(head, t, mixed, mix, conf)
             # within select_tolerance of the best: the largest weight of the linear member, the
             # simpler model (on a few hundred utterances the MLPs' inner edge is often noise)
             w = simplest_within(choice, conf["select_tolerance"], lambda v: -v)
@@ -311,7 +317,7 @@ def fit_mlp(model, Z, targets, groups, conf):
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],
                                "linear_param": p, "linear_weight": w, "inner_score": mix[w],
                                "inner_mix_scores": {str(k): round(v, 4) for k, v in mix.items()}})
-            if choice != mix:  # select_by: log_loss
+            if choice is not mix:  # select_by: log_loss
                 info[head]["inner_mix_log_loss"] = {str(k): round(-v, 4) for k, v in choice.items()}
             log.info("%s: linear member %g; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
                      " ".join(f"{k}:{v:.3f}" for k, v in mix.items()), w)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sertk.data.datadir import DataDir
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
-from sertk.train.pooled import choice_score, simplest_within
+from sertk.train.pooled import ranked_by, simplest_within
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -82,12 +82,15 @@ def test_log_loss_choice_weighs_each_class_equally():
     ref = np.array([0, 0, 0, 1, -1])  # -1: unlabelled, ignored
     sure = np.array([[.9, .1], [.9, .1], [.9, .1], [.1, .9], [.5, .5]])
     conf = load_config(overrides=["select_by=log_loss"])
-    assert choice_score("cls", ref, sure, conf) == pytest.approx(np.log(0.9))
     # one wrong minority utterance costs as much as all three majority ones
     miss = sure.copy()
     miss[3] = [.9, .1]
-    assert choice_score("cls", ref, miss, conf) == pytest.approx(-(-np.log(0.9) - np.log(0.1)) / 2)
-    assert choice_score("cls", ref, miss, load_config()) == pytest.approx(0.5)  # UA
+    preds, ua = {"sure": sure, "miss": miss}, {"sure": 1.0, "miss": 0.5}
+    ranked = ranked_by("cls", ref, preds, ua, conf)
+    assert ranked["sure"] == pytest.approx(np.log(0.9))
+    assert ranked["miss"] == pytest.approx(-(-np.log(0.9) - np.log(0.1)) / 2)
+    assert ranked_by("cls", ref, preds, ua, load_config()) is ua  # UA (the metric) otherwise
+    assert ranked_by("reg", ref, preds, ua, conf) is ua  # V/A/D stay on CCC
     with pytest.raises(ValueError, match="select_by"):
         load_config(overrides=["select_by=brier"])
 
