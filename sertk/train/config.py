@@ -37,6 +37,10 @@ DEFAULTS = {
     "select_by": "metric",      # pooled heads' inner-CV choices for classes (layer set, C, the linear
                                 # member's weight): the select_metric, or log_loss (class-balanced log
                                 # loss of the held-out posteriors: smooth where UA is a step function)
+    "select_smooth": False,     # pooled heads: rank each inner-CV choice by its score averaged with its
+                                # neighbours on the grid (C or alpha per layer set; the linear member's
+                                # weight), as the epoch curve already is: a grid's argmax over a few
+                                # hundred held-out utterances otherwise follows single-utterance steps
     "fit_valid": True,          # pooled-statistics heads: fit on train + valid (false: train only,
                                 # so valid can score design choices: ser.sh --eval_set valid)
     "seed": 0,

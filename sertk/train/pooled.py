@@ -100,6 +100,23 @@ def balanced_log_loss(ref, hyp) -> float:
     return -float(np.sum(w * np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))
 
 
+def smoothed_along(scores: dict, line) -> dict:
+    """Each score averaged with its neighbours along the grid: `line(key)` -> (line id, position);
+    keys of one line are ordered by position and smoothed over 3 (the ends repeated, as the epoch
+    curve is). A line of one key keeps its score."""
+    lines = {}
+    for k in scores:
+        lid, pos = line(k)
+        lines.setdefault(lid, []).append((pos, k))
+    out = {}
+    for members in lines.values():
+        keys = [k for _, k in sorted(members, key=lambda m: m[0])]
+        v = np.array([scores[k] for k in keys], dtype=np.float64)
+        sm = np.convolve(np.pad(v, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        out.update(zip(keys, sm.tolist()))
+    return {k: out[k] for k in scores}  # the caller's order: ties go to the first key as before
+
+
 def simplest_within(scores: dict, tolerance: float, complexity):
     """The key of the best score (ties: the first); with tolerance > 0, the simplest key (the
     smallest complexity(key)) among those scoring within `tolerance` of the best: inner-CV
@@ -166,6 +183,8 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
                 preds[(i, p)][va] = out
     scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
     choice = ranked_by(head, t, preds, scores, conf)
+    if conf["select_smooth"]:  # along C (or alpha) within each layer set
+        choice = smoothed_along(choice, lambda k: k)
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
     best = simplest_within(choice, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
@@ -199,8 +218,10 @@ def fit_linear(model, Z, targets, groups, conf):
         info[head] = {"layers": name(sets[i]), "C" if head == "cls" else "alpha": p,
                       "inner_score": scores[(i, p)],
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
-        if choice is not scores:  # select_by: log_loss
-            info[head]["inner_log_loss"] = {f"{name(sets[j])}/{q}": round(-s, 4) for (j, q), s in choice.items()}
+        if choice is not scores:  # select_by: log_loss and/or select_smooth
+            what = "inner_log_loss" if _plain_log_loss(head, conf) else "inner_ranked_by"
+            sign = -1 if what == "inner_log_loss" else 1
+            info[head][what] = {f"{name(sets[j])}/{q}": round(sign * s, 4) for (j, q), s in choice.items()}
         log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
                  "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
     model.set_pooled_stats(*fit_scaler(Z, model.robust))
@@ -309,6 +330,8 @@ def fit_mlp(model, Z, targets, groups, conf):
             mixed = {w: (1 - w) * preds[epochs - 1] + w * oof for w in MIX_GRID}
             mix = {w: score(head, t, p, _metric(head, conf)) for w, p in mixed.items()}
             choice = ranked_by(head, t, mixed, mix, conf)
+            if conf["select_smooth"]:  # along the weight grid
+                choice = smoothed_along(choice, lambda w: (0, w))
             # within select_tolerance of the best: the largest weight of the linear member, the
             # simpler model (on a few hundred utterances the MLPs' inner edge is often noise)
             w = simplest_within(choice, conf["select_tolerance"], lambda v: -v)
@@ -317,8 +340,10 @@ def fit_mlp(model, Z, targets, groups, conf):
             info[head].update({"linear_layers": "all" if len(sets[i]) == Z.shape[1] else sets[i][0],
                                "linear_param": p, "linear_weight": w, "inner_score": mix[w],
                                "inner_mix_scores": {str(k): round(v, 4) for k, v in mix.items()}})
-            if choice is not mix:  # select_by: log_loss
-                info[head]["inner_mix_log_loss"] = {str(k): round(-v, 4) for k, v in choice.items()}
+            if choice is not mix:  # select_by: log_loss and/or select_smooth
+                what = "inner_mix_log_loss" if _plain_log_loss(head, conf) else "inner_mix_ranked_by"
+                sign = -1 if what == "inner_mix_log_loss" else 1
+                info[head][what] = {str(k): round(sign * v, 4) for k, v in choice.items()}
             log.info("%s: linear member %g; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
                      " ".join(f"{k}:{v:.3f}" for k, v in mix.items()), w)
         if linear is not None and float(model.mix[0 if head == "cls" else 1]) == 1.0:
@@ -336,6 +361,11 @@ def fit_mlp(model, Z, targets, groups, conf):
 
 FITTERS = {"linear": fit_linear, "pooled_mlp": fit_mlp}
 MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # weight of the linear member in pooled_mlp's output
+
+
+def _plain_log_loss(head, conf):
+    """The choices were ranked by the (negated) log loss itself, not smoothed."""
+    return head == "cls" and conf["select_by"] == "log_loss" and not conf["select_smooth"]
 
 
 def _metric(head, conf):

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sertk.data.datadir import DataDir
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
-from sertk.train.pooled import ranked_by, simplest_within
+from sertk.train.pooled import ranked_by, simplest_within, smoothed_along
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -111,6 +111,42 @@ def test_select_by_log_loss_chooses_the_mix_by_it(synth_folds, synth_fbank, tmp_
     losses = sel["inner_log_loss"]
     assert losses.keys() == sel["inner_scores"].keys()
     assert f"{sel['layers']}/{sel['C']}" == min(losses, key=losses.get)
+
+
+def test_smoothed_along_averages_grid_neighbours_per_line():
+    """Each score becomes the mean of itself and its grid neighbours (the ends repeated), within
+    its own line (layer set); a lone spike loses to a broad plateau."""
+    scores = {(0, 10.0): 0.86, (0, 0.01): 0.80, (0, 0.1): 0.85, (0, 1.0): 0.84, (1, 1.0): 0.5}
+    sm = smoothed_along(scores, lambda k: k)
+    assert list(sm) == list(scores)  # the caller's order (ties: the first key)
+    assert sm[(0, 0.01)] == pytest.approx((0.80 + 0.80 + 0.85) / 3)
+    assert sm[(0, 0.1)] == pytest.approx((0.80 + 0.85 + 0.84) / 3)
+    assert sm[(0, 10.0)] == pytest.approx((0.84 + 0.86 + 0.86) / 3)
+    assert sm[(1, 1.0)] == 0.5  # a line of one key keeps its score
+    spike = {0.0: 0.80, 0.25: 0.80, 0.5: 0.86, 0.75: 0.84, 1.0: 0.845}
+    assert max(spike, key=spike.get) == 0.5
+    sm = smoothed_along(spike, lambda w: (0, w))
+    assert max(sm, key=sm.get) == 0.75
+
+
+def test_select_smooth_chooses_by_the_smoothed_scores(synth_folds, synth_fbank, tmp_path):
+    """pooled_mlp with select_smooth: its linear member's weight is the argmax of the smoothed
+    inner scores, recorded next to the raw ones; the probe's C likewise."""
+    fold = synth_folds / "fold1"
+    train(_conf("pooled_mlp", ["select_smooth=true"]), fold / "train", fold / "valid", synth_fbank, tmp_path / "exp")
+    sel = json.loads((tmp_path / "exp" / "selection.json").read_text())["cls"]
+    raw, ranked = sel["inner_mix_scores"], sel["inner_mix_ranked_by"]
+    want = smoothed_along(raw, lambda w: (0, float(w)))
+    assert ranked.keys() == raw.keys() and all(ranked[k] == pytest.approx(v, abs=2e-4) for k, v in want.items())
+    assert str(sel["linear_weight"]) == max(ranked, key=ranked.get)
+    train(_conf("linear", ["select_smooth=true", "model_conf.c_grid=[0.01,0.1,1.0]"]), fold / "train",
+          fold / "valid", synth_fbank, tmp_path / "probe")
+    sel = json.loads((tmp_path / "probe" / "selection.json").read_text())["cls"]
+    ranked = sel["inner_ranked_by"]
+    assert f"{sel['layers']}/{sel['C']}" == max(ranked, key=ranked.get)
+    raw = {tuple(k.split("/")): v for k, v in sel["inner_scores"].items()}
+    want = smoothed_along({(a, float(c)): v for (a, c), v in raw.items()}, lambda k: k)
+    assert all(ranked[f"{a}/{c}"] == pytest.approx(v, abs=2e-4) for (a, c), v in want.items())
 
 
 def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_path):
