@@ -219,9 +219,7 @@ def fit_linear(model, Z, targets, groups, conf):
                       "inner_score": scores[(i, p)],
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
         if choice is not scores:  # select_by: log_loss and/or select_smooth
-            what = "inner_log_loss" if _plain_log_loss(head, conf) else "inner_ranked_by"
-            sign = -1 if what == "inner_log_loss" else 1
-            info[head][what] = {f"{name(sets[j])}/{q}": round(sign * s, 4) for (j, q), s in choice.items()}
+            info[head].update(ranking_record(head, conf, "inner", choice, lambda k: f"{name(sets[k[0]])}/{k[1]}"))
         log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
                  "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
     model.set_pooled_stats(*fit_scaler(Z, model.robust))
@@ -341,9 +339,7 @@ def fit_mlp(model, Z, targets, groups, conf):
                                "linear_param": p, "linear_weight": w, "inner_score": mix[w],
                                "inner_mix_scores": {str(k): round(v, 4) for k, v in mix.items()}})
             if choice is not mix:  # select_by: log_loss and/or select_smooth
-                what = "inner_mix_log_loss" if _plain_log_loss(head, conf) else "inner_mix_ranked_by"
-                sign = -1 if what == "inner_mix_log_loss" else 1
-                info[head][what] = {str(k): round(sign * v, 4) for k, v in choice.items()}
+                info[head].update(ranking_record(head, conf, "inner_mix", choice, str))
             log.info("%s: linear member %g; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
                      " ".join(f"{k}:{v:.3f}" for k, v in mix.items()), w)
         if linear is not None and float(model.mix[0 if head == "cls" else 1]) == 1.0:
@@ -363,9 +359,12 @@ FITTERS = {"linear": fit_linear, "pooled_mlp": fit_mlp}
 MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # weight of the linear member in pooled_mlp's output
 
 
-def _plain_log_loss(head, conf):
-    """The choices were ranked by the (negated) log loss itself, not smoothed."""
-    return head == "cls" and conf["select_by"] == "log_loss" and not conf["select_smooth"]
+def ranking_record(head, conf, prefix, choice: dict, name) -> dict:
+    """For selection.json, what the choices were ranked by when not the metric itself: the log
+    loss (`<prefix>_log_loss`, lower is better) or, smoothed, `<prefix>_ranked_by` (higher is better)."""
+    loss = head == "cls" and conf["select_by"] == "log_loss" and not conf["select_smooth"]
+    return {f"{prefix}_log_loss" if loss else f"{prefix}_ranked_by":
+            {name(k): round(-v if loss else v, 4) for k, v in choice.items()}}
 
 
 def _metric(head, conf):
