@@ -100,6 +100,11 @@ def balanced_log_loss(ref, hyp) -> float:
     return -float(np.sum(w * np.log(np.clip(p[np.arange(len(r)), r], 1e-7, 1.0))) / np.sum(w))
 
 
+def smooth3(values) -> np.ndarray:
+    """Each value averaged with its two neighbours, the ends repeated (the inner-CV curves)."""
+    return np.convolve(np.pad(np.asarray(values, dtype=np.float64), 1, mode="edge"), np.ones(3) / 3, mode="valid")
+
+
 def smoothed_along(scores: dict, line) -> dict:
     """Each score averaged with its neighbours along the grid: `line(key)` -> (line id, position);
     keys of one line are ordered by position and smoothed over 3 (the ends repeated, as the epoch
@@ -111,9 +116,7 @@ def smoothed_along(scores: dict, line) -> dict:
     out = {}
     for members in lines.values():
         keys = [k for _, k in sorted(members, key=lambda m: m[0])]
-        v = np.array([scores[k] for k in keys], dtype=np.float64)
-        sm = np.convolve(np.pad(v, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-        out.update(zip(keys, sm.tolist()))
+        out.update(zip(keys, smooth3([scores[k] for k in keys]).tolist()))
     return {k: out[k] for k in scores}  # the caller's order: ties go to the first key as before
 
 
@@ -313,8 +316,7 @@ def fit_mlp(model, Z, targets, groups, conf):
             train_member(head, _fresh(members[0], seed + k), Zs[tr], tt[tr], E, conf, seed + k,
                          weight, on_epoch)
         curve = np.array([score(head, t, preds[e], _metric(head, conf)) for e in range(E)])
-        smooth = np.convolve(np.pad(curve, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-        epochs = int(np.argmax(smooth)) + 1
+        epochs = int(np.argmax(smooth3(curve))) + 1
         log.info("%s: inner %s by epoch %s -> %d epochs", head, _metric(head, conf),
                  " ".join(f"{c:.3f}" for c in curve), epochs)
         info[head] = {"epochs": epochs, "inner_score": float(curve[epochs - 1]),
