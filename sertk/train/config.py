@@ -41,6 +41,9 @@ DEFAULTS = {
                                 # neighbours on the grid (C or alpha per layer set; the linear member's
                                 # weight), as the epoch curve already is: a grid's argmax over a few
                                 # hundred held-out utterances otherwise follows single-utterance steps
+    "linear_grid_average": False,  # pooled heads: the linear member averages its fits over the whole
+                                # C (alpha) grid (the logits; V/A/D) instead of choosing one C; the
+                                # inner CV then chooses only its layer set (and pooled_mlp's weight)
     "fit_valid": True,          # pooled-statistics heads: fit on train + valid (false: train only,
                                 # so valid can score design choices: ser.sh --eval_set valid)
     "seed": 0,

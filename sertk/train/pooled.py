@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 
 from sertk.data.datadir import DataDir
 from sertk.data.dataset import FeatureDataset
@@ -166,9 +167,19 @@ def _linear_weights(head, est):
     return est.coef_, est.intercept_
 
 
+def averaged_over_grid(head, outs) -> np.ndarray:
+    """The linear member's outputs averaged over its regularisation grid: V/A/D as they are, classes
+    through their logits (the mean log posterior, renormalised: what averaging the weights gives)."""
+    if head == "reg":
+        return np.mean(outs, 0)
+    z = np.mean([np.log(np.maximum(o, 1e-300)) for o in outs], 0)
+    return np.exp(z - logsumexp(z, axis=1, keepdims=True))
+
+
 def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False):
     """Inner CV over layer sets x regularisation: ((set index, param), metric scores, the chosen
-    candidate's out-of-fold predictions, the scores it was chosen by)."""
+    candidate's out-of-fold predictions, the scores it was chosen by). With `linear_grid_average`
+    param is the whole grid (a tuple): each layer set's fits averaged over it."""
     grid = sorted(grid)
     preds = {(i, p): None for i in range(len(sets)) for p in grid}
     for tr, va in folds:
@@ -184,22 +195,36 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
                 if preds[(i, p)] is None:
                     preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
                 preds[(i, p)][va] = out
+    averaged = conf["linear_grid_average"]
+    if averaged:  # no choice of C left to make: one candidate per layer set
+        preds = {(i, tuple(grid)): averaged_over_grid(head, [preds[(i, p)] for p in grid]) for i in range(len(sets))}
     scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
     choice = ranked_by(head, t, preds, scores, conf)
     if conf["select_smooth"]:  # along C (or alpha) within each layer set
         choice = smoothed_along(choice, lambda k: k)
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
-    best = simplest_within(choice, conf["select_tolerance"], lambda k: k[1] if head == "cls" else -k[1])
+    best = simplest_within(choice, conf["select_tolerance"],
+                           lambda k: 0 if averaged else (k[1] if head == "cls" else -k[1]))
     return best, scores, preds[best], choice
 
 
 def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.Linear, robust=False):
     """Fit on all of Z (standardised by its own statistics) and write the weights into `lin`
-    (zero for the layers left out)."""
+    (zero for the layers left out). `param` a tuple (linear_grid_average): the mean of the fits
+    over those C (alpha), one linear map still."""
     L, W2 = Z.shape[1], Z.shape[2]
     X = scaled(Z, Z, robust)[:, layers].reshape(len(Z), -1)
-    W_sel, b = _linear_weights(head, _fit_estimator(head, X, t, param, conf["class_weight"], num_classes))
+    if isinstance(param, tuple):
+        basis = SpanBasis(X) if head == "cls" else None  # shared by the grid, as in select_linear
+        fits, est = [], None
+        for p in sorted(param):
+            est = _fit_estimator(head, X, t, p, conf["class_weight"], num_classes, basis,
+                                 est if head == "cls" else None)
+            fits.append(_linear_weights(head, est))
+        W_sel, b = np.mean([w for w, _ in fits], 0), np.mean([c for _, c in fits], 0)
+    else:
+        W_sel, b = _linear_weights(head, _fit_estimator(head, X, t, param, conf["class_weight"], num_classes))
     W = np.zeros((W_sel.shape[0], L, W2))
     W[:, layers] = W_sel.reshape(W_sel.shape[0], len(layers), W2)
     with torch.no_grad():
@@ -223,7 +248,7 @@ def fit_linear(model, Z, targets, groups, conf):
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
         if choice is not scores:  # select_by: log_loss and/or select_smooth
             info[head].update(ranking_record(head, conf, "inner", choice, lambda k: f"{name(sets[k[0]])}/{k[1]}"))
-        log.info("%s: layers %s, %s %g, inner %s %.4f", head, info[head]["layers"],
+        log.info("%s: layers %s, %s %s, inner %s %.4f", head, info[head]["layers"],
                  "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
     model.set_pooled_stats(*fit_scaler(Z, model.robust))
     return info
@@ -342,7 +367,7 @@ def fit_mlp(model, Z, targets, groups, conf):
                                "inner_mix_scores": {str(k): round(v, 4) for k, v in mix.items()}})
             if choice is not mix:  # select_by: log_loss and/or select_smooth
                 info[head].update(ranking_record(head, conf, "inner_mix", choice, str))
-            log.info("%s: linear member %g; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
+            log.info("%s: linear member %s; inner %s by its weight %s -> %g", head, p, _metric(head, conf),
                      " ".join(f"{k}:{v:.3f}" for k, v in mix.items()), w)
         if linear is not None and float(model.mix[0 if head == "cls" else 1]) == 1.0:
             log.info("%s: the linear member takes all the weight; the MLPs are not trained", head)

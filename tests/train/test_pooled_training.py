@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sertk.data.datadir import DataDir
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
-from sertk.train.pooled import ranked_by, simplest_within, smoothed_along
+from sertk.train.pooled import averaged_over_grid, fit_linear_map, ranked_by, simplest_within, smoothed_along
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -147,6 +147,52 @@ def test_select_smooth_chooses_by_the_smoothed_scores(synth_folds, synth_fbank, 
     raw = {tuple(k.split("/")): v for k, v in sel["inner_scores"].items()}
     want = smoothed_along({(a, float(c)): v for (a, c), v in raw.items()}, lambda k: k)
     assert all(ranked[f"{a}/{c}"] == pytest.approx(v, abs=2e-4) for (a, c), v in want.items())
+
+
+@pytest.mark.parametrize("head", ["cls", "reg"])
+def test_grid_average_is_one_linear_map_of_the_mean_fit(head):
+    """linear_grid_average: the linear member written into one nn.Linear is the mean of the fits
+    over the grid, and its outputs are what averaged_over_grid makes of theirs (the mean of the
+    V/A/D; for classes the renormalised mean log posterior, i.e. the mean logits)."""
+    import torch
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(40, 3, 8))  # utterances x layers x statistics
+    y = rng.integers(0, 3, 40)
+    Z[:, 1, :2] += y[:, None]
+    t = y if head == "cls" else np.stack([y, -y, 2.0 * y], 1).astype(float)
+    out_dim, grid = (4, (0.1, 1.0, 10.0)) if head == "cls" else (3, (1.0, 100.0, 10000.0))
+    conf = load_config(overrides=["linear_grid_average=true"])
+    lins = [torch.nn.Linear(3 * 8, out_dim) for _ in range(len(grid) + 1)]
+    fit_linear_map(head, Z, t, [0, 1, 2], grid, conf, 4, lins[0])
+    for p, lin in zip(grid, lins[1:]):
+        fit_linear_map(head, Z, t, [0, 1, 2], p, conf, 4, lin)
+    x = torch.as_tensor(rng.normal(size=(5, 24)), dtype=torch.float32)
+    with torch.no_grad():  # the grid's fits start from each other (as in the inner CV): equal to the solver's tolerance
+        mean_w = torch.stack([lin.weight for lin in lins[1:]]).mean(0)
+        assert torch.allclose(lins[0].weight, mean_w, atol=1e-3 * float(mean_w.abs().max()))
+        outs = [lin(x).numpy().astype(float) for lin in lins]
+    if head == "cls":
+        outs = [np.exp(o - o.max(1, keepdims=True)) / np.exp(o - o.max(1, keepdims=True)).sum(1, keepdims=True)
+                for o in outs]
+    assert np.allclose(outs[0], averaged_over_grid(head, outs[1:]), atol=1e-3)
+
+
+def test_grid_average_chooses_layer_sets_only(synth_folds, synth_fbank, tmp_path):
+    """With linear_grid_average the inner CV scores one candidate per layer set (its fits averaged
+    over the C grid), records the grid as the linear member's C, and the model infers."""
+    fold = synth_folds / "fold1"
+    train(_conf("linear", ["linear_grid_average=true", "model_conf.c_grid=[0.01,0.1,1.0]"]), fold / "train",
+          fold / "valid", synth_fbank, tmp_path / "probe")
+    sel = json.loads((tmp_path / "probe" / "selection.json").read_text())["cls"]
+    assert sel["C"] == [0.01, 0.1, 1.0]
+    assert all(k.endswith("/(0.01, 0.1, 1.0)") for k in sel["inner_scores"])
+    assert len(sel["inner_scores"]) == len({k.split("/")[0] for k in sel["inner_scores"]})
+    train(_conf("pooled_mlp", ["linear_grid_average=true"]), fold / "train", fold / "valid", synth_fbank,
+          tmp_path / "mlp")
+    sel = json.loads((tmp_path / "mlp" / "selection.json").read_text())["cls"]
+    assert isinstance(sel["linear_param"], list) and len(sel["linear_param"]) > 1
+    model = load_model(tmp_path / "mlp" / "best.pt")[0]
+    assert model is not None
 
 
 def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_path):
