@@ -176,6 +176,18 @@ def averaged_over_grid(head, outs) -> np.ndarray:
     return np.exp(z - logsumexp(z, axis=1, keepdims=True))
 
 
+def fits_over_grid(head, X, t, grid, conf, num_classes):
+    """(param, fitted estimator) for each C (alpha) of the grid, ascending. Classes share one span
+    basis over the grid and each fit starts from the previous one (warm start: the grid costs
+    little more than its largest C)."""
+    basis = SpanBasis(X) if head == "cls" else None
+    est = None
+    for p in sorted(grid):
+        est = _fit_estimator(head, X, t, p, conf["class_weight"], num_classes, basis,
+                             est if head == "cls" else None)
+        yield p, est
+
+
 def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False):
     """Inner CV over layer sets x regularisation: ((set index, param), metric scores, the chosen
     candidate's out-of-fold predictions, the scores it was chosen by). With `linear_grid_average`
@@ -186,11 +198,7 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
         Zs = scaled(Z, Z[tr], robust)
         for i, layers in enumerate(sets):
             X = Zs[:, layers].reshape(len(Z), -1)
-            basis = SpanBasis(X[tr]) if head == "cls" else None  # shared by the C grid
-            est = None
-            for p in grid:  # ascending: each fit starts from the previous one
-                est = _fit_estimator(head, X[tr], t[tr], p, conf["class_weight"], num_classes,
-                                   basis, est if head == "cls" else None)
+            for p, est in fits_over_grid(head, X[tr], t[tr], grid, conf, num_classes):
                 out = _predict(head, est, X[va])
                 if preds[(i, p)] is None:
                     preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
@@ -215,13 +223,8 @@ def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.L
     over those C (alpha), one linear map still."""
     L, W2 = Z.shape[1], Z.shape[2]
     X = scaled(Z, Z, robust)[:, layers].reshape(len(Z), -1)
-    if isinstance(param, tuple):
-        basis = SpanBasis(X) if head == "cls" else None  # shared by the grid, as in select_linear
-        fits, est = [], None
-        for p in sorted(param):
-            est = _fit_estimator(head, X, t, p, conf["class_weight"], num_classes, basis,
-                                 est if head == "cls" else None)
-            fits.append(_linear_weights(head, est))
+    if isinstance(param, tuple):  # fitted as select_linear fitted them in each inner fold
+        fits = [_linear_weights(head, est) for _, est in fits_over_grid(head, X, t, param, conf, num_classes)]
         W_sel, b = np.mean([w for w, _ in fits], 0), np.mean([c for _, c in fits], 0)
     else:
         W_sel, b = _linear_weights(head, _fit_estimator(head, X, t, param, conf["class_weight"], num_classes))
