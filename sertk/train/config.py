@@ -31,6 +31,10 @@ DEFAULTS = {
     "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
     "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
     "inner_folds": 5,           # inner leave-speaker-out folds (pooled heads; select: inner_cv)
+    "inner_repeats": 1,         # pooled heads: the inner CV repeated over this many partitions of the
+                                # speakers into inner_folds (the first as before, the others shuffled),
+                                # every choice scored by its mean over them: one partition's score moves
+                                # with which speakers happen to share a fold
     "select_tolerance": 0.0,    # pooled heads: among inner-CV choices within this of the best score
                                 # (UA/WA as a fraction, or CCC), the simplest: the smallest C, the
                                 # largest ridge alpha, the largest weight of pooled_mlp's linear member
@@ -116,6 +120,8 @@ def check_config(conf: dict, where: str) -> None:
     from sertk.score.metrics import SELECTABLE
     if conf["select_tolerance"] < 0:
         raise ValueError(f"{where}: select_tolerance {conf['select_tolerance']} must be >= 0")
+    if conf["inner_repeats"] < 1:
+        raise ValueError(f"{where}: inner_repeats {conf['inner_repeats']} must be >= 1")
     if conf["select_by"] not in ("metric", "log_loss"):
         raise ValueError(f"{where}: select_by {conf['select_by']!r}: use metric or log_loss")
     if conf["select"] not in ("valid", "inner_cv"):

@@ -58,14 +58,29 @@ def pooled_features(reader, utts) -> np.ndarray:
     return stats[[table[u] for u in utts]].astype(np.float32)
 
 
-def speaker_folds(groups, k: int):
-    """Inner leave-speaker-out splits: min(k, #speakers) folds of whole speakers."""
+def speaker_folds(groups, k: int, repeat: int = 0):
+    """Inner leave-speaker-out splits: min(k, #speakers) folds of whole speakers; repeat > 0: the
+    speakers shuffled into folds (seeded by the repeat) instead of balanced by size."""
     from sklearn.model_selection import GroupKFold
 
     n = len(set(groups))
     if n < 2:
         raise ValueError("inner cross-validation needs at least 2 training speakers")
-    return list(GroupKFold(n_splits=min(k, n)).split(np.zeros(len(groups)), groups=groups))
+    kfold = GroupKFold(n_splits=min(k, n), shuffle=True, random_state=repeat) if repeat else GroupKFold(min(k, n))
+    return list(kfold.split(np.zeros(len(groups)), groups=groups))
+
+
+def speaker_partitions(groups, conf) -> list:
+    """The inner CV's partitions (`inner_repeats` of them, each a list of speaker folds). With one
+    speaker per fold every partition is the same: leave-one-speaker-out, once."""
+    k, n = conf["inner_folds"], len(set(groups))
+    repeats = 1 if k >= n else conf["inner_repeats"]
+    return [speaker_folds(groups, k, r) for r in range(repeats)]
+
+
+def mean_score(head, ref, runs, metric) -> float:
+    """A choice's score over the partitions: the mean of each partition's pooled score."""
+    return float(np.mean([score(head, ref, hyp, metric) for hyp in runs]))
 
 
 def scaled(Z, ref, robust):
@@ -82,15 +97,15 @@ def score(head, ref, hyp, metric):
     return avd_metrics(ref, hyp)["ccc"]
 
 
-def ranked_by(head, ref, preds: dict, scores: dict, conf) -> dict:
+def ranked_by(head, ref, runs: list, scores: dict, conf) -> dict:
     """What inner-CV choices are ranked by (higher is better): `scores` (the selection metric of
-    each choice's held-out predictions `preds`), or with `select_by: log_loss` (classes) the
-    negative class-balanced log loss. UA on a few hundred held-out utterances moves in steps of
-    whole utterances, so its argmax over a grid is noisy; the log loss, a proper scoring rule,
-    moves smoothly."""
+    each choice's held-out predictions, `runs`: one dict choice -> predictions per partition), or
+    with `select_by: log_loss` (classes) the negative class-balanced log loss (mean over the
+    partitions). UA on a few hundred held-out utterances moves in steps of whole utterances, so
+    its argmax over a grid is noisy; the log loss, a proper scoring rule, moves smoothly."""
     if head != "cls" or conf["select_by"] != "log_loss":
         return scores
-    return {k: -balanced_log_loss(ref, p) for k, p in preds.items()}
+    return {k: -float(np.mean([balanced_log_loss(ref, run[k]) for run in runs])) for k in scores}
 
 
 def balanced_log_loss(ref, hyp) -> float:
@@ -188,11 +203,8 @@ def fits_over_grid(head, X, t, grid, conf, num_classes):
         yield p, est
 
 
-def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False):
-    """Inner CV over layer sets x regularisation: ((set index, param), metric scores, the chosen
-    candidate's out-of-fold predictions, the scores it was chosen by). With `linear_grid_average`
-    param is the whole grid (a tuple): each layer set's fits averaged over it."""
-    grid = sorted(grid)
+def out_of_fold(head, Z, t, folds, sets, grid, conf, num_classes, robust) -> dict:
+    """(set index, param) -> held-out predictions of every utterance over one partition's folds."""
     preds = {(i, p): None for i in range(len(sets)) for p in grid}
     for tr, va in folds:
         Zs = scaled(Z, Z[tr], robust)
@@ -203,18 +215,28 @@ def select_linear(head, Z, t, folds, sets, grid, conf, num_classes, robust=False
                 if preds[(i, p)] is None:
                     preds[(i, p)] = np.zeros((len(Z), out.shape[1]))
                 preds[(i, p)][va] = out
-    averaged = conf["linear_grid_average"]
-    if averaged:  # no choice of C left to make: one candidate per layer set
+    if conf["linear_grid_average"]:  # no choice of C left to make: one candidate per layer set
         preds = {(i, tuple(grid)): averaged_over_grid(head, [preds[(i, p)] for p in grid]) for i in range(len(sets))}
-    scores = {k: score(head, t, v, _metric(head, conf)) for k, v in preds.items()}
-    choice = ranked_by(head, t, preds, scores, conf)
+    return preds
+
+
+def select_linear(head, Z, t, partitions, sets, grid, conf, num_classes, robust=False):
+    """Inner CV over layer sets x regularisation: ((set index, param), metric scores, the chosen
+    candidate's out-of-fold predictions (one array per partition), the scores it was chosen by).
+    With `linear_grid_average` param is the whole grid (a tuple): each layer set's fits averaged
+    over it."""
+    grid = sorted(grid)
+    runs = [out_of_fold(head, Z, t, folds, sets, grid, conf, num_classes, robust) for folds in partitions]
+    averaged = conf["linear_grid_average"]
+    scores = {k: mean_score(head, t, [run[k] for run in runs], _metric(head, conf)) for k in runs[0]}
+    choice = ranked_by(head, t, runs, scores, conf)
     if conf["select_smooth"]:  # along C (or alpha) within each layer set
         choice = smoothed_along(choice, lambda k: k)
     # ties: the first candidate (single layers, small C); within select_tolerance of the best,
     # the strongest regularisation (small C, large alpha)
     best = simplest_within(choice, conf["select_tolerance"],
                            lambda k: 0 if averaged else (k[1] if head == "cls" else -k[1]))
-    return best, scores, preds[best], choice
+    return best, scores, [run[best] for run in runs], choice
 
 
 def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.Linear, robust=False):
@@ -238,11 +260,11 @@ def fit_linear_map(head, Z, t, layers, param, conf, num_classes, lin: torch.nn.L
 def fit_linear(model, Z, targets, groups, conf):
     L = Z.shape[1]
     info = {}
-    folds = speaker_folds(groups, conf["inner_folds"])
+    partitions = speaker_partitions(groups, conf)
     for head, t in targets.items():
         grid = model.c_grid if head == "cls" else model.alpha_grid
         sets = model.candidate_layer_sets()
-        (i, p), scores, _, choice = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
+        (i, p), scores, _, choice = select_linear(head, Z, t, partitions, sets, grid, conf, model.num_classes,
                                                   model.robust)
         fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, getattr(model, head), model.robust)
         name = lambda layers: "all" if len(layers) == L else str(layers[0])  # noqa: E731
@@ -326,7 +348,7 @@ def fit_mlp(model, Z, targets, groups, conf):
     the output from the same inner folds' predictions; then `ensemble` members with their own
     seeds, and the linear member, fitted on all."""
     info = {}
-    folds = speaker_folds(groups, conf["inner_folds"])
+    partitions = speaker_partitions(groups, conf)
     E, seed = conf["max_epochs"], conf["seed"]
     for head, t in targets.items():
         members = getattr(model, head)
@@ -335,15 +357,16 @@ def fit_mlp(model, Z, targets, groups, conf):
         if head == "cls" and conf["class_weight"]:
             weight = torch.as_tensor(class_weights(t, model.num_classes), dtype=torch.float32)
         width = model.num_classes if head == "cls" else 3
-        preds = np.zeros((E, len(Z), width))
-        for k, (tr, va) in enumerate(folds):
-            Zs = torch.as_tensor(scaled(Z, Z[tr], model.robust))
+        preds = np.zeros((len(partitions), E, len(Z), width))  # held-out outputs per partition, epoch
+        for r, folds in enumerate(partitions):
+            for k, (tr, va) in enumerate(folds):
+                Zs = torch.as_tensor(scaled(Z, Z[tr], model.robust))
 
-            def on_epoch(epoch, m, va=va, Zs=Zs):
-                preds[epoch - 1][va] = _outputs(head, m, Zs[va], model)
-            train_member(head, _fresh(members[0], seed + k), Zs[tr], tt[tr], E, conf, seed + k,
-                         weight, on_epoch)
-        curve = np.array([score(head, t, preds[e], _metric(head, conf)) for e in range(E)])
+                def on_epoch(epoch, m, va=va, Zs=Zs, r=r):
+                    preds[r, epoch - 1][va] = _outputs(head, m, Zs[va], model)
+                s = seed + 100 * r + k  # the first partition's members as before repeats existed
+                train_member(head, _fresh(members[0], s), Zs[tr], tt[tr], E, conf, s, weight, on_epoch)
+        curve = np.array([mean_score(head, t, preds[:, e], _metric(head, conf)) for e in range(E)])
         epochs = int(np.argmax(smooth3(curve))) + 1
         log.info("%s: inner %s by epoch %s -> %d epochs", head, _metric(head, conf),
                  " ".join(f"{c:.3f}" for c in curve), epochs)
@@ -353,10 +376,10 @@ def fit_mlp(model, Z, targets, groups, conf):
         if linear is not None:  # the linear member, and how much of it to mix in
             grid = model.c_grid if head == "cls" else model.alpha_grid
             sets = model.candidate_layer_sets()
-            (i, p), _, oof, _ = select_linear(head, Z, t, folds, sets, grid, conf, model.num_classes,
+            (i, p), _, oof, _ = select_linear(head, Z, t, partitions, sets, grid, conf, model.num_classes,
                                               model.robust_linear)
-            mixed = {w: (1 - w) * preds[epochs - 1] + w * oof for w in MIX_GRID}
-            mix = {w: score(head, t, p, _metric(head, conf)) for w, p in mixed.items()}
+            mixed = [{w: (1 - w) * preds[r, epochs - 1] + w * oof[r] for w in MIX_GRID} for r in range(len(partitions))]
+            mix = {w: mean_score(head, t, [run[w] for run in mixed], _metric(head, conf)) for w in MIX_GRID}
             choice = ranked_by(head, t, mixed, mix, conf)
             if conf["select_smooth"]:  # along the weight grid
                 choice = smoothed_along(choice, lambda w: (0, w))
@@ -493,14 +516,16 @@ def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
         raise ValueError(f"{train_dir}: neither utt2emo nor utt2avd to learn from")
     io = {**sets[0].input_io(), "num_classes": len(emotions) if "cls" in targets else 0,
           "avd": "reg" in targets}
-    log.info("%s: %d utterances of %d training speakers (%s), %d inner folds", conf["model"], len(utts),
-             len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))))
+    log.info("%s: %d utterances of %d training speakers (%s), %d inner folds x %d partitions", conf["model"],
+             len(utts), len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))),
+             len(speaker_partitions(groups, conf)))
     mode, model, info = fit_speaker_norm(conf, io, Z, targets, groups)
     # the checkpoint records the normalisation the model was fitted with (not `auto`)
     if "speaker_norm" in (conf["model_conf"] or {}):
         conf = {**conf, "model_conf": {**conf["model_conf"], "speaker_norm": mode}}
     info["seconds"] = round(time.time() - t0, 2)
     info["train_speakers"] = sorted(set(groups))
+    info["inner_partitions"] = len(speaker_partitions(groups, conf))
     save_model(exp_dir / "best.pt", model, conf, emotions, sets[0].meta, info, io)
     write_json(exp_dir / "selection.json", info)
     plot_inner_curves(info, exp_dir / "selection.png")

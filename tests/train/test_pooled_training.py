@@ -12,7 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sertk.data.datadir import DataDir
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
-from sertk.train.pooled import averaged_over_grid, fit_linear_map, ranked_by, simplest_within, smoothed_along
+from sertk.train.pooled import (averaged_over_grid, fit_linear_map, ranked_by, score, select_linear, simplest_within,
+                                smoothed_along, speaker_folds, speaker_partitions)
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -86,11 +87,11 @@ def test_log_loss_choice_weighs_each_class_equally():
     miss = sure.copy()
     miss[3] = [.9, .1]
     preds, ua = {"sure": sure, "miss": miss}, {"sure": 1.0, "miss": 0.5}
-    ranked = ranked_by("cls", ref, preds, ua, conf)
+    ranked = ranked_by("cls", ref, [preds], ua, conf)
     assert ranked["sure"] == pytest.approx(np.log(0.9))
     assert ranked["miss"] == pytest.approx(-(-np.log(0.9) - np.log(0.1)) / 2)
-    assert ranked_by("cls", ref, preds, ua, load_config()) is ua  # UA (the metric) otherwise
-    assert ranked_by("reg", ref, preds, ua, conf) is ua  # V/A/D stay on CCC
+    assert ranked_by("cls", ref, [preds], ua, load_config()) is ua  # UA (the metric) otherwise
+    assert ranked_by("reg", ref, [preds], ua, conf) is ua  # V/A/D stay on CCC
     with pytest.raises(ValueError, match="select_by"):
         load_config(overrides=["select_by=brier"])
 
@@ -193,6 +194,61 @@ def test_grid_average_chooses_layer_sets_only(synth_folds, synth_fbank, tmp_path
     assert isinstance(sel["linear_param"], list) and len(sel["linear_param"]) > 1
     model = load_model(tmp_path / "mlp" / "best.pt")[0]
     assert model is not None
+
+
+def test_repeated_partitions_are_new_speaker_folds():
+    """inner_repeats: the first partition is the one used before repeats existed; the others
+    put whole speakers into other folds; where each fold holds one speaker there is one."""
+    groups = [f"s{i % 8}" for i in range(64)]
+    conf = load_config(overrides=["inner_repeats=3", "inner_folds=4"])
+    parts = speaker_partitions(groups, conf)
+    assert len(parts) == 3
+    same = [va.tolist() for _, va in speaker_folds(groups, 4)]
+    assert [va.tolist() for _, va in parts[0]] == same
+    g = np.array(groups)
+    as_sets = [sorted(tuple(sorted(set(g[va]))) for _, va in p) for p in parts]
+    for p in parts:  # folds of whole speakers, every utterance held out once
+        assert sorted(np.concatenate([va for _, va in p]).tolist()) == list(range(64))
+        assert all(not set(g[tr]) & set(g[va]) for tr, va in p)
+    assert len({tuple(s) for s in as_sets}) > 1
+    assert len(speaker_partitions(groups, load_config(overrides=["inner_repeats=3", "inner_folds=8"]))) == 1
+    with pytest.raises(ValueError, match="inner_repeats"):
+        load_config(overrides=["inner_repeats=0"])
+
+
+@pytest.mark.parametrize("head", ["cls", "reg"])
+def test_repeated_inner_cv_scores_each_choice_by_its_mean_over_partitions(head):
+    """Each (layer set, C) is scored by the mean of its scores on the partitions, each partition's
+    held-out predictions the same as an inner CV over that partition alone."""
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(60, 3, 6))
+    y = rng.integers(0, 3, 60)
+    Z[:, 1, :2] += 0.7 * y[:, None]
+    t = y if head == "cls" else np.stack([y, -y, 2.0 * y], 1).astype(float)
+    groups = [f"s{i % 6}" for i in range(60)]
+    conf = load_config(overrides=["inner_repeats=3", "inner_folds=3"])
+    parts = speaker_partitions(groups, conf)
+    sets, grid = [[0], [1], [0, 1, 2]], ((0.1, 1.0) if head == "cls" else (1.0, 100.0))
+    best, scores, oof, _ = select_linear(head, Z, t, parts, sets, grid, conf, 3)
+    alone = [select_linear(head, Z, t, [p], sets, grid, conf, 3) for p in parts]
+    metric = "ua" if head == "cls" else "ccc"
+    for k in scores:
+        assert scores[k] == pytest.approx(np.mean([a[1][k] for a in alone]))
+    assert best == max(scores, key=scores.get)
+    for o, a in zip(oof, alone):
+        _, s_alone, _, _ = a
+        assert score(head, t, o, metric) == pytest.approx(s_alone[best])
+
+
+def test_repeated_inner_cv_trains_both_heads(synth_folds, synth_fbank, tmp_path):
+    """Both pooled heads train with inner_repeats and record how many partitions chose them."""
+    fold = synth_folds / "fold1"
+    for model in ("linear", "pooled_mlp"):
+        train(_conf(model, ["inner_repeats=2", "inner_folds=2"]), fold / "train", fold / "valid", synth_fbank,
+              tmp_path / model)
+        info = json.loads((tmp_path / model / "selection.json").read_text())
+        assert info["inner_partitions"] == 2
+        assert load_model(tmp_path / model / "best.pt")[0] is not None
 
 
 def test_probe_fit_pack_infer_round_trip(synth, synth_folds, synth_fbank, tmp_path):
