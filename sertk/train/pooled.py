@@ -516,16 +516,17 @@ def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
         raise ValueError(f"{train_dir}: neither utt2emo nor utt2avd to learn from")
     io = {**sets[0].input_io(), "num_classes": len(emotions) if "cls" in targets else 0,
           "avd": "reg" in targets}
+    n_partitions = len(speaker_partitions(groups, conf))
     log.info("%s: %d utterances of %d training speakers (%s), %d inner folds x %d partitions", conf["model"],
              len(utts), len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))),
-             len(speaker_partitions(groups, conf)))
+             n_partitions)
     mode, model, info = fit_speaker_norm(conf, io, Z, targets, groups)
     # the checkpoint records the normalisation the model was fitted with (not `auto`)
     if "speaker_norm" in (conf["model_conf"] or {}):
         conf = {**conf, "model_conf": {**conf["model_conf"], "speaker_norm": mode}}
     info["seconds"] = round(time.time() - t0, 2)
     info["train_speakers"] = sorted(set(groups))
-    info["inner_partitions"] = len(speaker_partitions(groups, conf))
+    info["inner_partitions"] = n_partitions
     save_model(exp_dir / "best.pt", model, conf, emotions, sets[0].meta, info, io)
     write_json(exp_dir / "selection.json", info)
     plot_inner_curves(info, exp_dir / "selection.png")
