@@ -137,7 +137,7 @@ DESIGNS = {
     # folds over 8 training speakers (EmoDB) every inner fit sees 6-7 of them, and its choice of C
     # (and of epochs and the weight) is made for less data than the final fit gets. New candidate:
     # 10 inner folds (`inner_folds=10`: leave-one-speaker-out where there are at most 10 training
-    # speakers, 3-4 speakers per fold on URDU and EmoDB + URDU): each inner fit closer to the final
+    # speakers, 2-4 speakers per fold on URDU and EmoDB + URDU): each inner fit closer to the final
     # one, each held-out fold smaller; up to twice the inner fits.
     "round10": {
         "default (round 4)": (
