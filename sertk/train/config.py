@@ -31,6 +31,8 @@ DEFAULTS = {
     "units_dir": None,          # frame labels of `sertk units` (models that learn them: gmp_atl stage C)
     "init_param": [],           # ["ckpt.pt[:src_prefix[:dst_prefix]]"]: start from earlier weights
     "inner_folds": 5,           # inner leave-speaker-out folds (pooled heads; select: inner_cv)
+    "inner_min_speakers": 1,    # inner CV: fewer than inner_folds folds where a fold would hold fewer
+                                # training speakers than this (1: up to leave-one-speaker-out)
     "inner_repeats": 1,         # pooled heads: the inner CV repeated over this many partitions of the
                                 # speakers into inner_folds (the first as before, the others shuffled),
                                 # every choice scored by its mean over them: one partition's score moves
@@ -120,6 +122,10 @@ def check_config(conf: dict, where: str) -> None:
     from sertk.score.metrics import SELECTABLE
     if conf["select_tolerance"] < 0:
         raise ValueError(f"{where}: select_tolerance {conf['select_tolerance']} must be >= 0")
+    if conf["inner_folds"] < 2:
+        raise ValueError(f"{where}: inner_folds {conf['inner_folds']} must be >= 2")
+    if conf["inner_min_speakers"] < 1:
+        raise ValueError(f"{where}: inner_min_speakers {conf['inner_min_speakers']} must be >= 1")
     if conf["inner_repeats"] < 1:
         raise ValueError(f"{where}: inner_repeats {conf['inner_repeats']} must be >= 1")
     if conf["select_by"] not in ("metric", "log_loss"):

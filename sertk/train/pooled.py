@@ -70,10 +70,18 @@ def speaker_folds(groups, k: int, repeat: int = 0):
     return list(kfold.split(np.zeros(len(groups)), groups=groups))
 
 
+def inner_fold_count(n_speakers: int, conf) -> int:
+    """How many inner folds over n training speakers: `inner_folds`, fewer where a fold would
+    hold less than `inner_min_speakers` of them (at least 2 folds; at most one per speaker)."""
+    k = min(conf["inner_folds"], n_speakers // conf["inner_min_speakers"])
+    return min(max(k, 2), n_speakers)
+
+
 def speaker_partitions(groups, conf) -> list:
     """The inner CV's partitions (`inner_repeats` of them, each a list of speaker folds). With one
     speaker per fold every partition is the same: leave-one-speaker-out, once."""
-    k, n = conf["inner_folds"], len(set(groups))
+    n = len(set(groups))
+    k = inner_fold_count(n, conf)
     repeats = 1 if k >= n else conf["inner_repeats"]
     return [speaker_folds(groups, k, r) for r in range(repeats)]
 
@@ -518,7 +526,7 @@ def train_pooled(conf, train_dir, valid_dir, feat_dir, exp_dir) -> dict:
           "avd": "reg" in targets}
     n_partitions = len(speaker_partitions(groups, conf))
     log.info("%s: %d utterances of %d training speakers (%s), %d inner folds x %d partitions", conf["model"],
-             len(utts), len(set(groups)), " + ".join(str(d) for d in dirs), min(conf["inner_folds"], len(set(groups))),
+             len(utts), len(set(groups)), " + ".join(str(d) for d in dirs), inner_fold_count(len(set(groups)), conf),
              n_partitions)
     mode, model, info = fit_speaker_norm(conf, io, Z, targets, groups)
     # the checkpoint records the normalisation the model was fitted with (not `auto`)

@@ -275,11 +275,12 @@ def select_inner(conf, all_dir, feat_dir, inner_dir, ctx) -> dict:
     epoch every run reached. The plan is the best epoch of that curve or, with `average_best`
     N > 1, its N best epochs, but only when the splits' own N-best averages scored (on mean)
     at least as well on their held-out speakers as their best single epochs."""
-    from sertk.train.pooled import plot_inner_curves, speaker_folds
+    from sertk.train.pooled import inner_fold_count, plot_inner_curves, speaker_folds
 
     data = DataDir(all_dir)
     utts = sorted(data.utt2spk)
-    splits = speaker_folds([data.utt2spk[u] for u in utts], conf["inner_folds"])
+    groups = [data.utt2spk[u] for u in utts]
+    splits = speaker_folds(groups, inner_fold_count(len(set(groups)), conf))
     metric, runs = conf["select_metric"], []
     for i, (tr, va) in enumerate(splits, 1):
         split = inner_dir / "data" / f"split{i}"

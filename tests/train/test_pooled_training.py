@@ -216,6 +216,26 @@ def test_repeated_partitions_are_new_speaker_folds():
         load_config(overrides=["inner_repeats=0"])
 
 
+def test_inner_min_speakers_makes_fewer_larger_folds():
+    """inner_min_speakers: no inner fold holds fewer training speakers than it (at least 2 folds);
+    1 (the default) leaves inner_folds as it was, up to leave-one-speaker-out."""
+    def held_out_speakers(n_spk, overrides):
+        groups = [f"s{i % n_spk}" for i in range(6 * n_spk)]
+        (folds,) = speaker_partitions(groups, load_config(overrides=overrides))
+        g = np.array(groups)
+        return [len(set(g[va])) for _, va in folds]
+
+    assert held_out_speakers(8, ["inner_folds=10"]) == [1] * 8
+    assert held_out_speakers(8, ["inner_folds=10", "inner_min_speakers=2"]) == [2] * 4
+    assert held_out_speakers(8, ["inner_min_speakers=2"]) == [2] * 4
+    assert sorted(held_out_speakers(23, ["inner_folds=10", "inner_min_speakers=2"])) == [2] * 7 + [3] * 3
+    assert sorted(held_out_speakers(3, ["inner_min_speakers=2"])) == [1, 2]  # 2 folds at least
+    assert held_out_speakers(12, []) == held_out_speakers(12, ["inner_min_speakers=1"])
+    for bad in ("inner_min_speakers=0", "inner_folds=1"):
+        with pytest.raises(ValueError, match=bad.split("=")[0]):
+            load_config(overrides=[bad])
+
+
 @pytest.mark.parametrize("head", ["cls", "reg"])
 def test_repeated_inner_cv_scores_each_choice_by_its_mean_over_partitions(head):
     """Each (layer set, C) is scored by the mean of its scores on the partitions, each partition's
