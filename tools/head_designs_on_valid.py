@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 # label -> (training config, the tag suffix that --train_args gives)
+# rows the rounds compare with (config, tag suffix): round 4's head (the default since) and the all-layer probe
+ROUND4_DEFAULT = ("train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0")
+PROBE_ALL_LAYERS = ("train_linear", "_layer_sets_all")
 DESIGNS = {
     "heads": {
         "MLP ensemble + linear member, plain z-scores": ("train_pooled_mlp", ""),
@@ -31,7 +34,7 @@ DESIGNS = {
         "the same, z cap only": ("train_pooled_mlp", "_robust_floor_0"),
         "MLP ensemble alone, plain": ("train_pooled_mlp", "_linear_false"),
         "linear probe, layer searched": ("train_linear", ""),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # the linear probe over all layers under each scaling: which part of robust scaling costs
     "probe_scaling": {
@@ -51,7 +54,7 @@ DESIGNS = {
         "concatenated layers, z cap only": ("train_pooled_mlp", "_layer_concat_robust_floor_0"),
         "C grid to 10": ("train_pooled_mlp", "_c_grid_0.01_0.1_1.0_10.0"),
         "C grid to 10, z cap only": ("train_pooled_mlp", "_c_grid_0.01_0.1_1.0_10.0_robust_floor_0"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 4, its rule declared before its runs (the same as round 3's): the probe-scaling table
     # showed the std floor costing the linear probe on clean EmoDB (88.2 vs 88.6) and adding
@@ -64,7 +67,7 @@ DESIGNS = {
         "linear member: z cap only": ("train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0"),
         "linear member: z cap only, C grid to 10": (
             "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 5, its rule declared before its runs (the same as rounds 3-4), proposed after round
     # 4's test scores: where the default head lost to the all-layer probe on test (EmoDB folds
@@ -74,10 +77,9 @@ DESIGNS = {
     # smallest C, the largest alpha, the largest weight of the linear member). EmoDB + URDU joins
     # the rows (the README's head table now has it).
     "round5": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "select tolerance 0.01": ("train_pooled_mlp", "_select_tolerance_0.01"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 6, its rule declared before its runs (the same as rounds 3-5): round 5 showed the
     # inner CV's discrete choices (the linear member's C and weight) as what differs where the
@@ -87,10 +89,9 @@ DESIGNS = {
     # smoothed UA curve) ranked by the class-balanced log loss of the inner held-out posteriors, a
     # proper scoring rule (`select_by=log_loss`). V/A/D choices stay on CCC.
     "round6": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "choices by log loss": ("train_pooled_mlp", "_select_by_log_loss"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 7, its rule declared before its runs (the same as rounds 3-6): the valid runs of rounds
     # 4-6 show the linear member's C jumping between 0.1 and 10 from fold to fold on EmoDB with
@@ -100,12 +101,11 @@ DESIGNS = {
     # (`select_smooth=true`); and the same over a C grid twice as fine, so that the average spans
     # one decade of C instead of two.
     "round7": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "smoothed choices": ("train_pooled_mlp", "_select_smooth_true"),
         "smoothed choices, finer C grid": (
             "train_pooled_mlp", "_select_smooth_true_c_grid_0.01_0.03_0.1_0.3_1.0_3.0_10.0"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 8, its rule declared before its runs (the same as rounds 3-7): rounds 5-7 each tried to
     # steady the choice of the linear member's C (tolerance, log loss, smoothing) and round 7 showed
@@ -114,10 +114,9 @@ DESIGNS = {
     # predictions), scored so in the inner CV, which then chooses only the layer set and the
     # member's weight (`linear_grid_average=true`).
     "round8": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "linear member averaged over C": ("train_pooled_mlp", "_linear_grid_average_true"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 9, its rule declared before its runs (the same as rounds 3-8): rounds 5-8 changed how
     # the inner CV's scores are read (tolerance, log loss, smoothing, no choice of C) and the
@@ -127,10 +126,9 @@ DESIGNS = {
     # its 5 folds (shuffled), every choice (epochs, layer set, C, the weight) scored by its mean
     # over the two (`inner_repeats=2`: twice the inner fits).
     "round9": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "inner CV over 2 speaker partitions": ("train_pooled_mlp", "_inner_repeats_2"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 10, its rule declared before its runs (the same as rounds 3-9): rounds 5-9 read the
     # inner CV's scores in other ways; none changed what each inner fit learns from. With 5 inner
@@ -140,10 +138,9 @@ DESIGNS = {
     # speakers, 2-4 speakers per fold on URDU and EmoDB + URDU): each inner fit closer to the final
     # one, each held-out fold smaller; up to twice the inner fits.
     "round10": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "inner CV over 10 speaker folds": ("train_pooled_mlp", "_inner_folds_10"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
     # round 11, its rule declared before its runs (the same as rounds 3-10), proposed after round
     # 10's valid scores: 10 inner folds gained where each held 2-4 speakers (URDU, EmoDB + URDU)
@@ -151,10 +148,9 @@ DESIGNS = {
     # folds, none with fewer than 2 speakers (`inner_folds=10 inner_min_speakers=2`): 10 on URDU
     # and EmoDB + URDU (round 10's folds), 9 on TAVA, 4 on EmoDB and EmoDB-hard (5 by default).
     "round11": {
-        "default (round 4)": (
-            "train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0"),
+        "default (round 4)": ROUND4_DEFAULT,
         "inner CV, up to 10 folds of 2+ speakers": ("train_pooled_mlp", "_inner_folds_10_inner_min_speakers_2"),
-        "linear probe, all layers": ("train_linear", "_layer_sets_all"),
+        "linear probe, all layers": PROBE_ALL_LAYERS,
     },
 }
 # How a design set picks its winner. "mean score": the best mean score (rounds 1-2). "reach the
