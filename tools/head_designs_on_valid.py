@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-# label -> (training config, the tag suffix that --train_args gives)
 # rows the rounds compare with (config, tag suffix): round 4's head (the default since) and the all-layer probe
 ROUND4_DEFAULT = ("train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0")
 PROBE_ALL_LAYERS = ("train_linear", "_layer_sets_all")
+# label -> (training config, the tag suffix that --train_args gives)
 DESIGNS = {
     "heads": {
         "MLP ensemble + linear member, plain z-scores": ("train_pooled_mlp", ""),
