@@ -25,6 +25,14 @@ import numpy as np
 # rows the rounds compare with (config, tag suffix): round 4's head (the default since) and the all-layer probe
 ROUND4_DEFAULT = ("train_pooled_mlp", "_robust_scaling_true_linear_robust_floor_0_c_grid_0.01_0.1_1.0_10.0")
 PROBE_ALL_LAYERS = ("train_linear", "_layer_sets_all")
+REFERENCE = "linear probe, all layers"
+
+
+def against_default(candidates: dict) -> dict:
+    """A round from 5 on: its candidates between round 4's head and the all-layer probe."""
+    return {"default (round 4)": ROUND4_DEFAULT, **candidates, REFERENCE: PROBE_ALL_LAYERS}
+
+
 # label -> (training config, the tag suffix that --train_args gives)
 DESIGNS = {
     "heads": {
@@ -76,11 +84,9 @@ DESIGNS = {
     # within 0.01 (one UA point, 0.01 CCC) of the best, the simplest (`select_tolerance=0.01`: the
     # smallest C, the largest alpha, the largest weight of the linear member). EmoDB + URDU joins
     # the rows (the README's head table now has it).
-    "round5": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round5": against_default({
         "select tolerance 0.01": ("train_pooled_mlp", "_select_tolerance_0.01"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
     # round 6, its rule declared before its runs (the same as rounds 3-5): round 5 showed the
     # inner CV's discrete choices (the linear member's C and weight) as what differs where the
     # head loses to the probe on test, and a tolerance on UA did not help. UA over a few hundred
@@ -88,11 +94,9 @@ DESIGNS = {
     # New candidate: those choices (layer set, C, the linear member's weight; epochs still by the
     # smoothed UA curve) ranked by the class-balanced log loss of the inner held-out posteriors, a
     # proper scoring rule (`select_by=log_loss`). V/A/D choices stay on CCC.
-    "round6": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round6": against_default({
         "choices by log loss": ("train_pooled_mlp", "_select_by_log_loss"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
     # round 7, its rule declared before its runs (the same as rounds 3-6): the valid runs of rounds
     # 4-6 show the linear member's C jumping between 0.1 and 10 from fold to fold on EmoDB with
     # inner UA differences under a point, and tolerance (round 5) or log loss (round 6) did not
@@ -100,24 +104,20 @@ DESIGNS = {
     # neighbours (C within a layer set; the linear member's weight), as the epoch curve already is
     # (`select_smooth=true`); and the same over a C grid twice as fine, so that the average spans
     # one decade of C instead of two.
-    "round7": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round7": against_default({
         "smoothed choices": ("train_pooled_mlp", "_select_smooth_true"),
         "smoothed choices, finer C grid": (
             "train_pooled_mlp", "_select_smooth_true_c_grid_0.01_0.03_0.1_0.3_1.0_3.0_10.0"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
     # round 8, its rule declared before its runs (the same as rounds 3-7): rounds 5-7 each tried to
     # steady the choice of the linear member's C (tolerance, log loss, smoothing) and round 7 showed
     # the choice still jumping between the grid's ends. New candidate: no choice of C at all; the
     # linear member is the mean of its fits over the whole C grid (their logits; V/A/D their
     # predictions), scored so in the inner CV, which then chooses only the layer set and the
     # member's weight (`linear_grid_average=true`).
-    "round8": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round8": against_default({
         "linear member averaged over C": ("train_pooled_mlp", "_linear_grid_average_true"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
     # round 9, its rule declared before its runs (the same as rounds 3-8): rounds 5-8 changed how
     # the inner CV's scores are read (tolerance, log loss, smoothing, no choice of C) and the
     # noise moved from one choice to the next; round 8 left the linear member's weight jumping
@@ -125,11 +125,9 @@ DESIGNS = {
     # standard remedy: the inner CV repeated over a second partition of the training speakers into
     # its 5 folds (shuffled), every choice (epochs, layer set, C, the weight) scored by its mean
     # over the two (`inner_repeats=2`: twice the inner fits).
-    "round9": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round9": against_default({
         "inner CV over 2 speaker partitions": ("train_pooled_mlp", "_inner_repeats_2"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
     # round 10, its rule declared before its runs (the same as rounds 3-9): rounds 5-9 read the
     # inner CV's scores in other ways; none changed what each inner fit learns from. With 5 inner
     # folds over 8 training speakers (EmoDB) every inner fit sees 6-7 of them, and its choice of C
@@ -137,36 +135,26 @@ DESIGNS = {
     # 10 inner folds (`inner_folds=10`: leave-one-speaker-out where there are at most 10 training
     # speakers, 2-4 speakers per fold on URDU and EmoDB + URDU): each inner fit closer to the final
     # one, each held-out fold smaller; up to twice the inner fits.
-    "round10": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round10": against_default({
         "inner CV over 10 speaker folds": ("train_pooled_mlp", "_inner_folds_10"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
     # round 11, its rule declared before its runs (the same as rounds 3-10), proposed after round
     # 10's valid scores: 10 inner folds gained where each held 2-4 speakers (URDU, EmoDB + URDU)
     # and lost where they held one (EmoDB, EmoDB-hard; TAVA's 1-2). New candidate: up to 10 inner
     # folds, none with fewer than 2 speakers (`inner_folds=10 inner_min_speakers=2`): 10 on URDU
     # and EmoDB + URDU (round 10's folds), 9 on TAVA, 4 on EmoDB and EmoDB-hard (5 by default).
-    "round11": {
-        "default (round 4)": ROUND4_DEFAULT,
+    "round11": against_default({
         "inner CV, up to 10 folds of 2+ speakers": ("train_pooled_mlp", "_inner_folds_10_inner_min_speakers_2"),
-        "linear probe, all layers": PROBE_ALL_LAYERS,
-    },
+    }),
 }
 # How a design set picks its winner. "mean score": the best mean score (rounds 1-2). "reach the
 # probe" (rounds 3-11, each declared before its runs): only designs at or above REFERENCE on every row
 # qualify (the issue's bar: the default head >= the probe on each corpus); among them the best
 # mean score; if none qualifies, the current default stays.
-RULES = {"heads": "mean score", "probe_scaling": "mean score", "round3": "reach the probe",
-         "round4": "reach the probe", "round5": "reach the probe",
-         "round6": "reach the probe", "round7": "reach the probe", "round8": "reach the probe",
-         "round9": "reach the probe", "round10": "reach the probe",
-         "round11": "reach the probe"}
-REFERENCE = "linear probe, all layers"
+ROUNDS = [f"round{i}" for i in range(3, 12)]  # each declared "reach the probe" before its runs
+RULES = {"heads": "mean score", "probe_scaling": "mean score", **{r: "reach the probe" for r in ROUNDS}}
 RECIPES = ("egs/emodb", "egs/emodb_hard", "egs/urdu", "egs/tava")
-EXTRA_RECIPES = {"round5": ("egs/emodb_urdu",), "round6": ("egs/emodb_urdu",), "round7": ("egs/emodb_urdu",),
-                 "round8": ("egs/emodb_urdu",), "round9": ("egs/emodb_urdu",),
-                 "round10": ("egs/emodb_urdu",), "round11": ("egs/emodb_urdu",)}  # rows a round added to the default recipes
+EXTRA_RECIPES = {r: ("egs/emodb_urdu",) for r in ROUNDS[2:]}  # from round 5: EmoDB + URDU's row besides
 METRICS = (("ua", "UA %"), ("ccc", "mean CCC"))
 
 
