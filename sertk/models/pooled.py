@@ -26,6 +26,11 @@ from sertk.models.registry import register_model
 
 log = logging.getLogger(__name__)
 
+# the linear map's classifier (classes; V/A/D always use ridge): logistic regression with C
+# chosen by inner CV, or LDA with Ledoit-Wolf shrinkage (sertk/train/shrinkage_lda.py)
+SHRINKAGE_LDA = "shrinkage_lda"
+LINEAR_CLASSIFIERS = ("logistic", SHRINKAGE_LDA)
+
 
 def layer_stats(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """(B, L, T, D) frames -> (B, L, 2D): per-layer mean and std over the real frames."""
@@ -136,6 +141,18 @@ class PooledStatsModel(SERModel):
         self.register_buffer("avd_mean", torch.zeros(3))
         self.register_buffer("avd_std", torch.ones(3))
 
+    def set_linear_classifier(self, name: str, c_grid, alpha_grid):
+        if name not in LINEAR_CLASSIFIERS:
+            raise ValueError(f"linear_classifier {name!r}: use one of {', '.join(LINEAR_CLASSIFIERS)}")
+        self.linear_classifier, self.c_grid, self.alpha_grid = name, list(c_grid), list(alpha_grid)
+
+    def linear_grid(self, head: str) -> list:
+        """What the inner CV chooses among for the linear map of `head`: ridge's alpha (V/A/D),
+        logistic regression's C, or one candidate for shrinkage LDA (nothing to choose)."""
+        if head == "reg":
+            return self.alpha_grid
+        return [SHRINKAGE_LDA] if self.linear_classifier == SHRINKAGE_LDA else self.c_grid
+
     def set_pooled_stats(self, mean, std):
         self.stat_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.stat_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(1e-5))
@@ -183,10 +200,11 @@ class LinearProbe(PooledStatsModel):
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  c_grid=(0.01, 0.1, 1.0), alpha_grid=(10.0, 100.0, 1000.0, 10000.0),
                  layer_sets="each+all", robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
-                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none"):
+                 robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none", linear_classifier: str = "logistic"):
         super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip,
                          speaker_norm)
-        self.c_grid, self.alpha_grid, self.layer_sets = list(c_grid), list(alpha_grid), layer_sets
+        self.set_linear_classifier(linear_classifier, c_grid, alpha_grid)
+        self.layer_sets = layer_sets
         if layer_sets not in ("each+all", "all"):
             raise ValueError(f"layer_sets {layer_sets!r}: use 'each+all' (every single layer and all "
                              "layers are tried) or 'all'")
@@ -242,7 +260,7 @@ class PooledMLP(PooledStatsModel):
                  alpha_grid=(10.0, 100.0, 1000.0, 10000.0), linear_layer_sets="all",
                  robust_scaling: bool = False, robust_floor: float = ROBUST_STD_FLOOR,
                  robust_clip: float = ROBUST_CLIP, speaker_norm: str = "none",
-                 linear_robust_floor: Optional[float] = None):
+                 linear_robust_floor: Optional[float] = None, linear_classifier: str = "logistic"):
         super().__init__(input_layers, input_dim, num_classes, avd, robust_scaling, robust_floor, robust_clip,
                          speaker_norm)
         # The linear member's own std floor (None: the MLPs'). A floor guards the MLPs, whose
@@ -260,7 +278,7 @@ class PooledMLP(PooledStatsModel):
         self.layer_sets = linear_layer_sets
         if layer not in ("weighted", "concat") and not -input_layers <= int(layer) < input_layers:
             raise ValueError(f"layer {layer!r}: use weighted, concat or a layer index < {input_layers}")
-        self.c_grid, self.alpha_grid = list(c_grid), list(alpha_grid)
+        self.set_linear_classifier(linear_classifier, c_grid, alpha_grid)
         member = lambda out: MLPMember(input_layers, 2 * input_dim, out, layer, hidden, dropout, input_dropout)  # noqa: E731
         width = input_layers * 2 * input_dim
         self.cls = nn.ModuleList(member(num_classes) for _ in range(ensemble)) if num_classes else None

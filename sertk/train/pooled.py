@@ -27,9 +27,10 @@ from sertk.fileio import atomic_path, write_json
 from sertk.models import build_model
 from sertk.models.checkpoint import save_model
 from sertk.models.losses import ccc_loss
-from sertk.models.pooled import SPEAKER_NORM_AUTO, apply_scaler, fit_scaler, pooled_stats, speaker_normalise
+from sertk.models.pooled import SHRINKAGE_LDA, SPEAKER_NORM_AUTO, apply_scaler, fit_scaler, pooled_stats, speaker_normalise
 from sertk.score.metrics import avd_metrics, ua_from_indices
 from sertk.train.config import save_config
+from sertk.train.shrinkage_lda import ShrinkageLDA
 from sertk.train.span_linear import SpanBasis, SpanLogisticRegression
 
 log = logging.getLogger("sertk.train")
@@ -161,12 +162,15 @@ def class_weights(y, num_classes):
 
 # ----------------------------------------------------------------------------- linear probe
 def _fit_estimator(head, X, t, param, balanced, num_classes, basis=None, warm=None):
-    """Logistic regression (classes, in the span of the rows) or ridge per V/A/D dimension.
-    `basis` and `warm` (the fit for the previous C) serve a grid over C on the same rows."""
+    """Logistic regression (classes, in the span of the rows; param: C), shrinkage LDA (param:
+    SHRINKAGE_LDA) or ridge per V/A/D dimension (param: alpha). `basis` and `warm` (the fit for
+    the previous C) serve a grid over C on the same rows."""
     from sklearn.linear_model import Ridge
 
     if head == "cls":
         keep = t >= 0
+        if param == SHRINKAGE_LDA:
+            return ShrinkageLDA(num_classes, balanced).fit(X[keep], t[keep])
         if not keep.all():
             basis = warm = None
         return SpanLogisticRegression(param, num_classes, balanced).fit(X[keep], t[keep], basis, warm)
@@ -203,7 +207,7 @@ def fits_over_grid(head, X, t, grid, conf, num_classes):
     """(param, fitted estimator) for each C (alpha) of the grid, ascending. Classes share one span
     basis over the grid and each fit starts from the previous one (warm start: the grid costs
     little more than its largest C)."""
-    basis = SpanBasis(X) if head == "cls" else None
+    basis = SpanBasis(X) if head == "cls" and SHRINKAGE_LDA not in grid else None
     est = None
     for p in sorted(grid):
         est = _fit_estimator(head, X, t, p, conf["class_weight"], num_classes, basis,
@@ -270,19 +274,20 @@ def fit_linear(model, Z, targets, groups, conf):
     info = {}
     partitions = speaker_partitions(groups, conf)
     for head, t in targets.items():
-        grid = model.c_grid if head == "cls" else model.alpha_grid
+        grid = model.linear_grid(head)
         sets = model.candidate_layer_sets()
         (i, p), scores, _, choice = select_linear(head, Z, t, partitions, sets, grid, conf, model.num_classes,
                                                   model.robust)
         fit_linear_map(head, Z, t, sets[i], p, conf, model.num_classes, getattr(model, head), model.robust)
         name = lambda layers: "all" if len(layers) == L else str(layers[0])  # noqa: E731
-        info[head] = {"layers": name(sets[i]), "C" if head == "cls" else "alpha": p,
+        kind = "alpha" if head == "reg" else "classifier" if p == SHRINKAGE_LDA else "C"
+        info[head] = {"layers": name(sets[i]), kind: p,
                       "inner_score": scores[(i, p)],
                       "inner_scores": {f"{name(sets[j])}/{q}": round(s, 4) for (j, q), s in scores.items()}}
         if choice is not scores:  # select_by: log_loss and/or select_smooth
             info[head].update(ranking_record(head, conf, "inner", choice, lambda k: f"{name(sets[k[0]])}/{k[1]}"))
-        log.info("%s: layers %s, %s %s, inner %s %.4f", head, info[head]["layers"],
-                 "C" if head == "cls" else "alpha", p, _metric(head, conf), scores[(i, p)])
+        log.info("%s: layers %s, %s %s, inner %s %.4f", head, info[head]["layers"], kind, p,
+                 _metric(head, conf), scores[(i, p)])
     model.set_pooled_stats(*fit_scaler(Z, model.robust))
     return info
 
@@ -382,7 +387,7 @@ def fit_mlp(model, Z, targets, groups, conf):
                       "inner_curve": [round(float(c), 4) for c in curve]}
         linear = getattr(model, f"{head}_linear")
         if linear is not None:  # the linear member, and how much of it to mix in
-            grid = model.c_grid if head == "cls" else model.alpha_grid
+            grid = model.linear_grid(head)
             sets = model.candidate_layer_sets()
             (i, p), _, oof, _ = select_linear(head, Z, t, partitions, sets, grid, conf, model.num_classes,
                                               model.robust_linear)

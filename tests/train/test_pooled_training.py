@@ -14,6 +14,7 @@ from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
 from sertk.train.pooled import (averaged_over_grid, fit_linear_map, ranked_by, score, select_linear, simplest_within,
                                 smoothed_along, speaker_folds, speaker_partitions)
+from sertk.train.shrinkage_lda import ShrinkageLDA, ledoit_wolf_shrinkage
 from sertk.train.span_linear import SpanLogisticRegression
 from sertk.train.trainer import train
 
@@ -30,6 +31,30 @@ def test_span_logistic_regression_is_sklearns(C):
     Xt = rng.normal(size=(20, 500))
     p = ours.predict_proba(Xt)
     assert np.allclose(p[:, :3], ref.predict_proba(Xt), atol=1e-3)
+    assert np.all(p[:, 3] < 1e-6)
+
+
+@pytest.mark.parametrize("dims", [20, 500])  # fewer and far more dimensions than rows
+@pytest.mark.parametrize("balanced", [True, False])
+def test_shrinkage_lda_is_sklearns(dims, balanced):
+    from sklearn.covariance import ledoit_wolf_shrinkage as sklearn_shrinkage
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, dims)) * rng.uniform(0.1, 3.0, dims)  # unequal scales: per-class standardising
+    y = rng.integers(0, 4, 60)
+    X[:, :5] += y[:, None]
+    X[:, 7] = 2.0  # constant: scaled by 1, as StandardScaler does
+    y[y == 3] = 2  # class 3 absent from training: never predicted
+    assert ledoit_wolf_shrinkage(X[y == 0]) == pytest.approx(sklearn_shrinkage(X[y == 0]), rel=1e-9)
+    ref = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto",
+                                     priors=np.full(3, 1 / 3) if balanced else None).fit(X, y)
+    ours = ShrinkageLDA(num_classes=4, balanced=balanced).fit(X, y)
+    assert np.allclose(ours.coef_[:3], ref.coef_, rtol=1e-6, atol=1e-9)
+    assert np.allclose(ours.intercept_[:3], ref.intercept_, rtol=1e-6, atol=1e-9)
+    Xt = rng.normal(size=(20, dims))
+    p = ours.predict_proba(Xt)
+    assert np.allclose(p[:, :3], ref.predict_proba(Xt), atol=1e-9)
     assert np.all(p[:, 3] < 1e-6)
 
 
@@ -55,6 +80,25 @@ def test_pooled_heads_learn_classes_and_avd_from_training_speakers(model, synth_
     # a rerun is a no-op
     assert train(_conf(model), fold / "train", fold / "valid", synth_fbank, tmp_path / "exp") == r
 
+
+
+@pytest.mark.parametrize("model", ["linear", "pooled_mlp"])
+def test_shrinkage_lda_as_the_linear_map(model, synth_folds, synth_fbank, tmp_path):
+    """`linear_classifier: shrinkage_lda`: the class map is the LDA fitted on all training speakers
+    (no C to choose); the checkpoint carries it; V/A/D keep ridge."""
+    fold = synth_folds / "fold1"
+    conf = _conf(model, ["model_conf.linear_classifier=shrinkage_lda"])
+    r = train(conf, fold / "train", fold / "valid", synth_fbank, tmp_path / "exp")
+    param = r["cls"]["classifier" if model == "linear" else "linear_param"]
+    assert param == "shrinkage_lda" and r["cls"]["inner_score"] > 0.5
+    assert (r["reg"]["alpha"] if model == "linear" else r["reg"]["linear_param"]) in (10.0, 100.0, 1000.0, 10000.0)
+    model_, ckpt = load_model(tmp_path / "exp" / "best.pt")
+    assert model_.linear_classifier == "shrinkage_lda"
+    lin = model_.cls if model == "linear" else model_.cls_linear
+    assert lin.weight.abs().sum() > 0
+    with pytest.raises(ValueError, match="linear_classifier 'lda'"):
+        train(_conf(model, ["model_conf.linear_classifier=lda"]), fold / "train", fold / "valid", synth_fbank,
+              tmp_path / "exp2")
 
 
 def test_simplest_within_tolerance_keeps_the_best_unless_told():
