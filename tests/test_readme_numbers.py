@@ -62,7 +62,7 @@ def test_design_tables_match_tools_results():
     for name in ("head_designs_on_valid.md", "probe_scaling_on_valid.md", "round3_on_valid.md",
                  "round4_on_valid.md", "round5_on_valid.md", "round6_on_valid.md",
                  "round7_on_valid.md", "round8_on_valid.md", "round9_on_valid.md", "round10_on_valid.md",
-                 "round11_on_valid.md"):
+                 "round11_on_valid.md", "round12_on_valid.md", "probe_classifier_on_valid.md"):
         table = (REPO / "tools" / "results" / name).read_text().split("\n\nBest")[0]
         for line in table.strip().splitlines():
             assert "  " + line in TRAINING, (name, line)
