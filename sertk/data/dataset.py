@@ -162,8 +162,9 @@ class LengthBatchSampler(torch.utils.data.Sampler):
     """
 
     def __init__(self, lengths, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, min_batch: int = 1):
         self.lengths, self.batch_size, self.shuffle, self.seed = lengths, batch_size, shuffle, seed
+        self.min_batch = min_batch  # a last batch smaller than this joins the one before it
         self.rank, self.world = rank, world_size
         self.epoch = 0
 
@@ -177,6 +178,8 @@ class LengthBatchSampler(torch.utils.data.Sampler):
             rng.shuffle(idx)  # random tie-breaking among equal lengths
         idx.sort(key=lambda i: self.lengths[i])
         batches = [idx[i: i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        if len(batches) > 1 and len(batches[-1]) < self.min_batch:
+            batches[-2].extend(batches.pop())
         if self.shuffle:
             rng.shuffle(batches)
         if self.world > 1:  # equal counts per rank (a few batches per epoch may be dropped)

@@ -366,8 +366,10 @@ def _run(conf, train_dir, valid_dir, feat_dir, exp_dir, ctx, plan=None) -> dict:
     scheduler = build_scheduler(conf["scheduler"], conf["scheduler_conf"], optimizer)
     scaler = torch.amp.GradScaler("cuda", enabled=use_cuda)
 
+    # min_batch 2: batch norm cannot train on a batch of one utterance (a training set of
+    # k * batch_size + 1 utterances ended every epoch with one; it now joins the batch before)
     sampler = LengthBatchSampler(train_ds.lengths, conf["batch_size"], shuffle=True,
-                                 seed=conf["seed"], rank=rank, world_size=world)
+                                 seed=conf["seed"], rank=rank, world_size=world, min_batch=2)
     train_loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate_fn,
                               num_workers=conf["num_workers"])
     valid_loader = None

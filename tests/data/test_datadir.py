@@ -45,6 +45,10 @@ def test_length_batches_and_ddp_split():
         assert ls[-1] - ls[0] <= 4
     s.set_epoch(1)
     assert list(s) != batches  # reshuffled each epoch, deterministically
+    # min_batch: a last batch of one utterance joins the batch before (batch norm needs two)
+    merged = list(LengthBatchSampler(lengths[:10], batch_size=3, seed=0, min_batch=2))
+    assert sorted(len(b) for b in merged) == [3, 3, 4]
+    assert sorted(i for b in merged for i in b) == list(range(10))
     ranks = [list(LengthBatchSampler(lengths, 3, seed=0, rank=r, world_size=2)) for r in (0, 1)]
     assert len(ranks[0]) == len(ranks[1]) == 2
     assert not {i for b in ranks[0] for i in b} & {i for b in ranks[1] for i in b}

@@ -61,3 +61,13 @@ def test_without_mtl_predicts_no_style(synth_folds, synth_fbank, tmp_path):
           fold / "train", fold / "valid", synth_fbank, tmp_path / "exp")
     hist = json.loads((tmp_path / "exp" / "history.json").read_text())
     assert "style_acc" not in hist[-1]["valid"] and "ua" in hist[-1]["valid"]
+
+
+def test_a_training_set_one_past_a_whole_batch_trains_with_batch_norm(synth_folds, synth_fbank, tmp_path):
+    """k * batch_size + 1 training utterances used to end every epoch on a batch of one, which
+    batch norm refuses in training (an inner CV split of EmoDB hit it); it joins the batch before."""
+    fold = synth_folds / "fold1"
+    n = len((fold / "train" / "utt2spk").read_text().splitlines())
+    conf = load_config(overrides=TINY + ["max_epochs=1", "model_conf.multitask=false", f"batch_size={n - 1}"])
+    train(conf, fold / "train", fold / "valid", synth_fbank, tmp_path / "exp")
+    assert (tmp_path / "exp" / "best.pt").exists()
