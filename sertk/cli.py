@@ -466,6 +466,21 @@ def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow
     click.echo(_headline(m))
 
 
+@main.command()
+@click.option("--out", "out_dir", required=True, help="the fused decode dir")
+@click.argument("decode_dirs", nargs=-1, required=True)
+def fuse(out_dir, decode_dirs):
+    """Late fusion: the mean of DECODE_DIRS' posteriors (and V/A/D) for the same utterances,
+    written as a decode dir that `sertk score` scores (e.g. the runs of several seeds)."""
+    from sertk.score.fuse import fuse_decodes
+    try:
+        done = fuse_decodes(decode_dirs, out_dir)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
+    click.echo(f"{out_dir}: mean of {len(decode_dirs)} runs (" +
+               ", ".join(f"{k}: {n} utterances" for k, n in done.items()) + ")")
+
+
 HEADLINE = ("wa", "ua", "macro_f1", "ccc_v", "ccc_a", "ccc_d", "ccc", "gender_acc", "style_acc")
 
 

@@ -405,3 +405,34 @@ def test_path_sh_refuses_a_venv_that_runs_another_checkout(tmp_path):
         f"checkout: rerun {REPO}/tools/install.sh"]
     ok = subprocess.run(f"{src} && echo sourced", env=_env(), **sh)
     assert ok.returncode == 0 and ok.stdout.strip() == "sourced", ok.stderr
+
+
+def test_fuse_runs_scores_the_mean_of_seeds(recipe):
+    """utils/fuse_runs.sh: the runs of two seeds fused fold by fold into a new experiment whose
+    posteriors are the mean of theirs, scored, aggregated and kept like a run; rerun: the same;
+    the same tag from other runs: refused; a fold a run did not decode: skipped, named."""
+    d, args, _ = recipe
+    for s in (1, 2):
+        run(f"./run.sh {args} --stage 4 --stop_stage 6 --train_args 'max_epochs=2 seed={s}' --tag fz_{s}", d)
+    fuse = "utils/fuse_runs.sh --keep_scores results/scores --tag fz_mean fz_1 fz_2"
+    out = run(fuse, d)
+    exp = d / "exp" / "fz_mean"
+    res = json.loads((exp / "RESULTS.json").read_text())
+    assert len(res["folds"]) == 4 and "fz_mean" in out
+    for f in (1, 3):
+        runs = [np.loadtxt(d / "exp" / f"fz_{s}" / f"fold{f}" / "decode_test" / "posteriors.txt",
+                           usecols=range(1, 5)) for s in (1, 2)]
+        fused = np.loadtxt(exp / f"fold{f}" / "decode_test" / "posteriors.txt", usecols=range(1, 5))
+        np.testing.assert_allclose(fused, (runs[0] + runs[1]) / 2, atol=1e-5)
+    rec = json.loads((d / "results" / "scores" / "fz_mean" / "fold2.json").read_text())
+    assert rec["inputs"].startswith("fusion (mean): fz_1 [") and " fz_2 [" in rec["inputs"]
+    assert rec["metrics"] == json.loads((exp / "fold2" / "score_test" / "metrics.json").read_text())
+    run(fuse, d)
+    again = json.loads((exp / "RESULTS.json").read_text())
+    assert again["folds"] == res["folds"] and again["pooled"] == res["pooled"]
+    out = run_fails("utils/fuse_runs.sh --tag fz_mean fz_2 fz_1", d)
+    assert "exp/fz_mean/fold1 was fused from other runs" in out and "Traceback" not in out
+    run("rm -rf exp/fz_2/fold4/decode_test", d)
+    out = run("utils/fuse_runs.sh --tag fz_mean_3 fz_1 fz_2", d)
+    assert "fold4: not decoded on test in every run: skipped" in out
+    assert "(folds 1 2 3 of 4)" in (d / "exp" / "fz_mean_3" / "RESULTS.md").read_text()

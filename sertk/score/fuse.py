@@ -1,0 +1,104 @@
+"""Late fusion of runs: the mean of several decode dirs' outputs for the same utterances.
+
+Runs of one system with different seeds (or different systems on the same split) each write
+posteriors.txt / utt2avd_hyp (`sertk infer`). Their mean is the ensemble the default head builds
+inside one model (it averages its MLPs' posteriors), here over whole runs: a fused decode dir that
+`sertk score` scores like any other. Every input must cover the same utterances with the same
+classes, so a fused score never silently drops or misaligns one.
+"""
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from sertk.data.datadir import SEEN_SPEAKERS
+from sertk.fileio import read_table, write_table, write_text
+
+POSTERIORS = "posteriors.txt"
+AVD = "utt2avd_hyp"
+
+
+def read_posteriors(path) -> Tuple[List[str], Dict[str, np.ndarray]]:
+    """(class names, utt -> posteriors) of a posteriors.txt ('# utt c1 c2 ...' header)."""
+    path = Path(path)
+    lines = path.read_text().splitlines()
+    if not lines or not lines[0].startswith("# utt "):
+        raise ValueError(f"{path}: not a posteriors file (first line must be '# utt <class> ...')")
+    classes = lines[0].split()[2:]
+    post = {}
+    for n, line in enumerate(lines[1:], start=2):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            values = np.array([float(v) for v in parts[1:]])
+        except ValueError:
+            values = np.array([])
+        if len(values) != len(classes):
+            raise ValueError(f"{path}:{n}: {parts[0]}: expected {len(classes)} posteriors")
+        post[parts[0]] = values
+    return classes, post
+
+
+def _read_avd(path) -> Dict[str, np.ndarray]:
+    out = {}
+    for utt, text in read_table(path).items():
+        try:
+            v = np.array([float(x) for x in text.split()])
+        except ValueError:
+            v = np.array([])
+        if len(v) != 3:
+            raise ValueError(f"{path}: {utt}: expected valence arousal dominance")
+        out[utt] = v
+    return out
+
+
+def _same_utterances(tables: Sequence[dict], paths: Sequence[Path]) -> List[str]:
+    utts = set(tables[0])
+    for t, p in zip(tables[1:], paths[1:]):
+        if set(t) != utts:
+            diff = sorted(utts ^ set(t))
+            raise ValueError(f"{p}: other utterances than {paths[0]} ({len(diff)} differ, e.g. {diff[0]})")
+    return sorted(utts)
+
+
+def fuse_decodes(decode_dirs: Sequence, out_dir) -> Dict[str, int]:
+    """Write the mean of the decode dirs' posteriors (-> posteriors.txt, utt2emo_hyp: the argmax)
+    and V/A/D (-> utt2avd_hyp) to out_dir. An output kind must be in every dir or in none. Returns
+    {kind: number of utterances} of what was fused."""
+    dirs = [Path(d) for d in decode_dirs]
+    if len(dirs) < 2:
+        raise ValueError("fusion needs at least two decode dirs")
+    out, fused = Path(out_dir), {}
+    for name in (POSTERIORS, AVD):
+        present = [d for d in dirs if (d / name).exists()]
+        if not present:
+            continue
+        if len(present) != len(dirs):
+            missing = next(d for d in dirs if not (d / name).exists())
+            raise ValueError(f"{missing}: no {name} (the other decode dirs have one)")
+        paths = [d / name for d in dirs]
+        if name == POSTERIORS:
+            read = [read_posteriors(p) for p in paths]
+            classes = read[0][0]
+            for (c, _), p in zip(read[1:], paths[1:]):
+                if c != classes:
+                    raise ValueError(f"{p}: classes {' '.join(c)} differ from {paths[0]}'s {' '.join(classes)}")
+            tables = [t for _, t in read]
+        else:
+            tables = [_read_avd(p) for p in paths]
+        utts = _same_utterances(tables, paths)
+        mean = {u: np.mean([t[u] for t in tables], axis=0) for u in utts}
+        if name == POSTERIORS:
+            write_text(out / POSTERIORS, "# utt " + " ".join(classes) + "\n" + "".join(
+                f"{u} " + " ".join(f"{p:.5f}" for p in mean[u]) + "\n" for u in utts))
+            write_table(out / "utt2emo_hyp", [(u, classes[int(np.argmax(mean[u]))]) for u in utts])
+        else:
+            write_table(out / AVD, [(u, " ".join(f"{v:.4f}" for v in mean[u])) for u in utts])
+        fused[name] = len(utts)
+    if not fused:
+        raise ValueError(f"{dirs[0]}: no {POSTERIORS} or {AVD} to fuse")
+    seen = sorted({s for d in dirs if (d / SEEN_SPEAKERS).exists() for s in (d / SEEN_SPEAKERS).read_text().split()})
+    if seen:  # any input saw a test speaker: so does the fusion (`sertk score` refuses it)
+        write_text(out / SEEN_SPEAKERS, "".join(s + "\n" for s in seen))
+    return fused
