@@ -16,7 +16,7 @@ datadir=data
 . utils/parse_options.sh
 [ -n "${tag}" ] && [ $# -ge 2 ] || { echo "Usage: $0 --tag NAME [--eval_set test] [--keep_scores DIR] run_tag run_tag..." >&2; exit 1; }
 log() { echo "$(date +%Y-%m-%dT%H:%M:%S) (fuse_runs.sh) $*"; }
-[[ "${tag}" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "fuse_runs.sh: --tag '${tag}': letters, digits, '.', '_' and '-' only" >&2; exit 1; }
+[[ "${tag}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || { echo "fuse_runs.sh: --tag '${tag}': a letter or digit first, then letters, digits, '.', '_' or '-'" >&2; exit 1; }
 exp=exp/${tag}
 for r in "$@"; do
   [ "${r}" != "${tag}" ] || { echo "fuse_runs.sh: --tag ${tag} is one of the runs to fuse" >&2; exit 1; }
