@@ -222,15 +222,12 @@ class Predictor:
         records = [{"utt": u} for u in utts]
         if utts and "posteriors" in pred[utts[0]]:
             post = {u: pred[u]["posteriors"] for u in utts}
-            hyp = {u: self.emotions[int(np.argmax(post[u]))] for u in utts}
-            write_table(out / "utt2emo_hyp", hyp.items())
-            write_text(out / "posteriors.txt", "# utt " + " ".join(self.emotions) + "\n" + "".join(
-                f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
+            hyp = write_posteriors(out, self.emotions, post)
             for r in records:
                 r["label"] = hyp[r["utt"]]
                 r["posteriors"] = {e: round(float(p), 5) for e, p in zip(self.emotions, post[r["utt"]])}
         if utts and "avd" in pred[utts[0]]:
-            write_table(out / "utt2avd_hyp", [(u, " ".join(f"{v:.4f}" for v in pred[u]["avd"])) for u in utts])
+            write_avd(out, {u: pred[u]["avd"] for u in utts})
             for r in records:
                 r["valence"], r["arousal"], r["dominance"] = (round(float(v), 4) for v in pred[r["utt"]]["avd"])
         for name in ATTRIBUTES:  # utt2gender_hyp, utt2style_hyp
@@ -239,6 +236,22 @@ class Predictor:
                 for r in records:
                     r[name] = pred[r["utt"]][name]
         write_json(out / "predictions.json", records)
+
+
+def write_posteriors(out_dir, classes, post: Dict[str, np.ndarray]) -> Dict[str, str]:
+    """posteriors.txt ('# utt <class> ...' header) and utt2emo_hyp (the argmax) of a decode dir;
+    returns utt -> predicted class. The one place that writes this format (`sertk fuse` too)."""
+    out, utts = Path(out_dir), sorted(post)
+    hyp = {u: classes[int(np.argmax(post[u]))] for u in utts}
+    write_table(out / "utt2emo_hyp", hyp.items())
+    write_text(out / "posteriors.txt", "# utt " + " ".join(classes) + "\n" + "".join(
+        f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
+    return hyp
+
+
+def write_avd(out_dir, avd: Dict[str, np.ndarray]) -> None:
+    """utt2avd_hyp (valence arousal dominance) of a decode dir."""
+    write_table(Path(out_dir) / "utt2avd_hyp", [(u, " ".join(f"{v:.4f}" for v in avd[u])) for u in sorted(avd)])
 
 
 def _stream_tuple(arrays):

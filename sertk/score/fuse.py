@@ -12,7 +12,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from sertk.data.datadir import SEEN_SPEAKERS
-from sertk.fileio import read_table, write_table, write_text
+from sertk.fileio import read_table, write_text
+from sertk.infer.predict import write_avd, write_posteriors
 
 POSTERIORS = "posteriors.txt"
 AVD = "utt2avd_hyp"
@@ -90,11 +91,9 @@ def fuse_decodes(decode_dirs: Sequence, out_dir) -> Dict[str, int]:
         utts = _same_utterances(tables, paths)
         mean = {u: np.mean([t[u] for t in tables], axis=0) for u in utts}
         if name == POSTERIORS:
-            write_text(out / POSTERIORS, "# utt " + " ".join(classes) + "\n" + "".join(
-                f"{u} " + " ".join(f"{p:.5f}" for p in mean[u]) + "\n" for u in utts))
-            write_table(out / "utt2emo_hyp", [(u, classes[int(np.argmax(mean[u]))]) for u in utts])
+            write_posteriors(out, classes, mean)
         else:
-            write_table(out / AVD, [(u, " ".join(f"{v:.4f}" for v in mean[u])) for u in utts])
+            write_avd(out, mean)
         fused[name] = len(utts)
     if not fused:
         raise ValueError(f"{dirs[0]}: no {POSTERIORS} or {AVD} to fuse")
