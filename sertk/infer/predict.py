@@ -24,6 +24,7 @@ from sertk.models import MODELS, input_kind, model_args
 from sertk.models.checkpoint import load_model
 from sertk.models.losses import attribute_class
 from sertk.config import relocate_paths
+from sertk.score.decode_dir import write_avd, write_posteriors
 
 log = logging.getLogger("sertk.infer")
 
@@ -236,22 +237,6 @@ class Predictor:
                 for r in records:
                     r[name] = pred[r["utt"]][name]
         write_json(out / "predictions.json", records)
-
-
-def write_posteriors(out_dir, classes, post: Dict[str, np.ndarray]) -> Dict[str, str]:
-    """posteriors.txt ('# utt <class> ...' header) and utt2emo_hyp (the argmax) of a decode dir;
-    returns utt -> predicted class. The one place that writes this format (`sertk fuse` too)."""
-    out, utts = Path(out_dir), sorted(post)
-    hyp = {u: classes[int(np.argmax(post[u]))] for u in utts}
-    write_table(out / "utt2emo_hyp", hyp.items())
-    write_text(out / "posteriors.txt", "# utt " + " ".join(classes) + "\n" + "".join(
-        f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
-    return hyp
-
-
-def write_avd(out_dir, avd: Dict[str, np.ndarray]) -> None:
-    """utt2avd_hyp (valence arousal dominance) of a decode dir."""
-    write_table(Path(out_dir) / "utt2avd_hyp", [(u, " ".join(f"{v:.4f}" for v in avd[u])) for u in sorted(avd)])
 
 
 def _stream_tuple(arrays):

@@ -7,51 +7,13 @@ inside one model (it averages its MLPs' posteriors), here over whole runs: a fus
 classes, so a fused score never silently drops or misaligns one.
 """
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import numpy as np
 
 from sertk.data.datadir import SEEN_SPEAKERS
-from sertk.fileio import read_table, write_text
-from sertk.infer.predict import write_avd, write_posteriors
-
-POSTERIORS = "posteriors.txt"
-AVD = "utt2avd_hyp"
-
-
-def read_posteriors(path) -> Tuple[List[str], Dict[str, np.ndarray]]:
-    """(class names, utt -> posteriors) of a posteriors.txt ('# utt c1 c2 ...' header)."""
-    path = Path(path)
-    lines = path.read_text().splitlines()
-    if not lines or not lines[0].startswith("# utt "):
-        raise ValueError(f"{path}: not a posteriors file (first line must be '# utt <class> ...')")
-    classes = lines[0].split()[2:]
-    post = {}
-    for n, line in enumerate(lines[1:], start=2):
-        parts = line.split()
-        if not parts:
-            continue
-        try:
-            values = np.array([float(v) for v in parts[1:]])
-        except ValueError:
-            values = np.array([])
-        if len(values) != len(classes):
-            raise ValueError(f"{path}:{n}: {parts[0]}: expected {len(classes)} posteriors")
-        post[parts[0]] = values
-    return classes, post
-
-
-def _read_avd(path) -> Dict[str, np.ndarray]:
-    out = {}
-    for utt, text in read_table(path).items():
-        try:
-            v = np.array([float(x) for x in text.split()])
-        except ValueError:
-            v = np.array([])
-        if len(v) != 3:
-            raise ValueError(f"{path}: {utt}: expected valence arousal dominance")
-        out[utt] = v
-    return out
+from sertk.fileio import write_text
+from sertk.score.decode_dir import AVD, POSTERIORS, read_avd, read_posteriors, write_avd, write_posteriors
 
 
 def _same_utterances(tables: Sequence[dict], paths: Sequence[Path]) -> List[str]:
@@ -87,7 +49,7 @@ def fuse_decodes(decode_dirs: Sequence, out_dir) -> Dict[str, int]:
                     raise ValueError(f"{p}: classes {' '.join(c)} differ from {paths[0]}'s {' '.join(classes)}")
             tables = [t for _, t in read]
         else:
-            tables = [_read_avd(p) for p in paths]
+            tables = [read_avd(p) for p in paths]
         utts = _same_utterances(tables, paths)
         mean = {u: np.mean([t[u] for t in tables], axis=0) for u in utts}
         if name == POSTERIORS:

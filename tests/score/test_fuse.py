@@ -6,7 +6,8 @@ from click.testing import CliRunner
 
 from sertk.cli import main
 from sertk.data.datadir import SEEN_SPEAKERS
-from sertk.score.fuse import fuse_decodes, read_posteriors
+from sertk.score.decode_dir import read_posteriors
+from sertk.score.fuse import fuse_decodes
 
 CLASSES = ["anger", "neutral", "sadness"]
 
