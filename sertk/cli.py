@@ -436,21 +436,30 @@ def units(model_path, fit_dir, out_dir, clusters, layer, max_frames, n_init, see
 @click.option("--emotions", default=None, help="emotions.txt inventory (with --ref)")
 @click.option("--ref-avd", default=None, help="utt2avd of the test split")
 @click.option("--hyp-avd", default=None, help="utt2avd_hyp written by `sertk infer`")
-@click.option("--ref-dir", default=None, help="the test data dir: references of auxiliary heads "
-              "(spk2gender, utt2style)")
-@click.option("--hyp-dir", default=None, help="the `sertk infer` output dir: utt2gender_hyp, utt2style_hyp")
+@click.option("--ref-dir", default=None, help="the test data dir: utt2emo / utt2avd where --ref / --ref-avd "
+              "are not given, and the references of auxiliary heads (spk2gender, utt2style)")
+@click.option("--hyp-dir", default=None, help="the `sertk infer` output dir: utt2emo_hyp / utt2avd_hyp where "
+              "--hyp / --hyp-avd are not given, utt2gender_hyp, utt2style_hyp")
 @click.option("--out", "out_dir", required=True)
 @click.option("--allow-seen-speakers", is_flag=True, help="Score a decode dir that `sertk infer "
               "--allow-seen-speakers` wrote (speakers seen in training; refused by default).")
 def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow_seen_speakers):
     """Categorical (WA, UA, macro/weighted-F1, per-class recall, confusion txt + png) and/or
     continuous (CCC and MAE per V/A/D dimension, scatter png) scores of one test split, and the
-    accuracy of multitask heads (gender, acted/spontaneous style) with --ref-dir/--hyp-dir."""
+    accuracy of multitask heads (gender, acted/spontaneous style) with --ref-dir/--hyp-dir.
+    --ref-dir/--hyp-dir alone score whatever the model predicted and the split has labels for."""
     from sertk.fileio import read_list
     from sertk.score.report import score_dir
     from sertk.data.datadir import SEEN_SPEAKERS
+    if ref_dir and hyp_dir:  # unless named: whatever the model predicted and the split has labels for
+        pairs = {"emo": (ref, hyp), "avd": (ref_avd, hyp_avd)}
+        for kind, (r, h) in list(pairs.items()):
+            if not (r or h) and (Path(ref_dir) / f"utt2{kind}").exists() and (Path(hyp_dir) / f"utt2{kind}_hyp").exists():
+                pairs[kind] = (str(Path(ref_dir) / f"utt2{kind}"), str(Path(hyp_dir) / f"utt2{kind}_hyp"))
+        (ref, hyp), (ref_avd, hyp_avd) = pairs["emo"], pairs["avd"]
     if not ((ref and hyp and emotions) or (ref_avd and hyp_avd)):
-        _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd"))
+        _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd, or --ref-dir/--hyp-dir "
+                         "(with --emotions) where both have utt2emo / utt2avd"))
     for d in {Path(f).parent for f in (hyp, hyp_avd) if f} | ({Path(hyp_dir)} if hyp_dir else set()):
         if (d / SEEN_SPEAKERS).exists():
             seen = " ".join((d / SEEN_SPEAKERS).read_text().split())
@@ -459,7 +468,7 @@ def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow
                                  f"({seen}); not a test score. --allow-seen-speakers to score anyway"))
             click.echo(f"WARNING: {d}: speakers {seen} were seen in training", err=True)
     try:
-        m = score_dir(ref if hyp else None, hyp, read_list(emotions) if emotions else None, out_dir,
+        m = score_dir(ref if hyp else None, hyp, read_list(emotions) if emotions and hyp else None, out_dir,
                       ref_avd if hyp_avd else None, hyp_avd, ref_dir, hyp_dir)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)

@@ -1,4 +1,5 @@
 """Bad input through the command line: a clear message naming the utterance/file, exit != 0."""
+import json
 from click.testing import CliRunner
 
 from sertk.cli import main
@@ -109,6 +110,26 @@ def test_infer_and_score_refuse_seen_speakers(synth_folds, synth_fbank, tmp_path
     r = invoke("score", *args)
     assert r.exit_code != 0 and "not a test score" in r.output
     assert invoke("score", *args, "--allow-seen-speakers").exit_code == 0
+
+
+def test_score_reads_labels_and_predictions_from_the_dirs(synth_folds, synth_fbank, tmp_path):
+    fold = synth_folds / "fold1"
+    r = invoke("train", "--train-dir", fold / "train", "--valid-dir", fold / "valid", "--feat-dir", synth_fbank,
+               "--exp-dir", tmp_path / "exp", "max_epochs=1")
+    assert r.exit_code == 0, r.output
+    dec = tmp_path / "dec"
+    assert invoke("infer", "--model", tmp_path / "exp" / "best.pt", "--feat-dir", synth_fbank, "--out", dec,
+                  fold / "test").exit_code == 0
+    emotions = ["--emotions", fold / "train" / "emotions.txt"]
+    named = invoke("score", "--ref", fold / "test" / "utt2emo", "--hyp", dec / "utt2emo_hyp", *emotions,
+                   "--out", tmp_path / "named")
+    from_dirs = invoke("score", "--ref-dir", fold / "test", "--hyp-dir", dec, *emotions, "--out", tmp_path / "dirs")
+    assert named.exit_code == 0 and from_dirs.exit_code == 0, from_dirs.output
+    assert json.loads((tmp_path / "dirs" / "metrics.json").read_text()) == \
+        json.loads((tmp_path / "named" / "metrics.json").read_text())
+    (tmp_path / "empty").mkdir()  # no predictions in the hyp dir: one line, no traceback
+    r = invoke("score", "--ref-dir", fold / "test", "--hyp-dir", tmp_path / "empty", *emotions, "--out", tmp_path / "x")
+    assert r.exit_code != 0 and "--ref-dir/--hyp-dir" in r.output and "Traceback" not in r.output
 
 
 def test_train_config_errors_name_key_and_file(synth_folds, synth_fbank, tmp_path):

@@ -241,14 +241,10 @@ infer_fold() {
     sertk infer --model ${exp}/fold${f}/best.pt --ngpu ${ngpu} "${feat_opt[@]}" ${seen_opt} --out ${out} ${datadir}/folds/fold${f}/${eval_set}
 }
 score_fold() {
-  local f=$1 test_dir=${datadir}/folds/fold$1/${eval_set} dec=${exp}/fold$1/decode_${eval_set}
-  local score_args=()  # whatever the model predicts and the test split has labels for
-  [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
-    score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
-  [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
-    score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
+  local f=$1
   rm -f ${exp}/fold${f}/score_${eval_set}/kept.json  # scored here now, not restored
-  sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
+  sertk score --ref-dir ${datadir}/folds/fold${f}/${eval_set} --hyp-dir ${exp}/fold${f}/decode_${eval_set} \
+    --emotions ${datadir}/emotions.txt ${seen_opt} --out ${exp}/fold${f}/score_${eval_set}
   [ -z "${keep_scores}" ] || sertk keep-scores save --exp-dir ${exp} --to ${keep_scores} --folds ${f} \
     --eval-set ${eval_set} --git "${git_state}" --command "${user_cmd}" --num-folds "$(cat ${datadir}/folds/num_folds)" >/dev/null
 }

@@ -19,12 +19,8 @@ for fold_dir in $(ls -d ${exp}/fold* | sort -V); do
   f=${fold_dir##*/fold}
   test_dir=${datadir}/folds/fold${f}/${eval_set}; dec=${fold_dir}/decode_${name}
   [ -f ${dec}/predictions.json ] || sertk infer --model ${fold_dir}/best.pt --feat-dir ${feat_dir} ${seen_opt} --out ${dec} ${test_dir}
-  score_args=()
-  [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
-    score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
-  [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
-    score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-  sertk score "${score_args[@]}" ${seen_opt} --out ${fold_dir}/score_${name} >/dev/null
+  sertk score --ref-dir ${test_dir} --hyp-dir ${dec} --emotions ${datadir}/emotions.txt ${seen_opt} \
+    --out ${fold_dir}/score_${name} >/dev/null
   score_dirs+=(${fold_dir}/score_${name})
 done
 sertk aggregate --out ${exp}/RESULTS_${name}.md --title "$(basename ${exp}) on ${feat_dir} (${eval_set})" \

@@ -43,12 +43,8 @@ for f in $(seq 1 ${n}); do
   echo "${inputs}" > ${out}/train.inputs
   { echo "fusion: mean"; echo "runs:"; for r in "$@"; do echo "- ${r}"; done; } > ${out}/config.yaml
   sertk fuse --out ${out}/decode_${eval_set} "${decs[@]}" >/dev/null
-  test_dir=${datadir}/folds/fold${f}/${eval_set} dec=${out}/decode_${eval_set} score_args=()
-  [ -f ${dec}/utt2emo_hyp ] && [ -f ${test_dir}/utt2emo ] && \
-    score_args+=(--ref ${test_dir}/utt2emo --hyp ${dec}/utt2emo_hyp --emotions ${datadir}/emotions.txt)
-  [ -f ${dec}/utt2avd_hyp ] && [ -f ${test_dir}/utt2avd ] && \
-    score_args+=(--ref-avd ${test_dir}/utt2avd --hyp-avd ${dec}/utt2avd_hyp)
-  log "fold${f}: $(sertk score "${score_args[@]}" --ref-dir ${test_dir} --hyp-dir ${dec} --out ${out}/score_${eval_set})"
+  log "fold${f}: $(sertk score --ref-dir ${datadir}/folds/fold${f}/${eval_set} --hyp-dir ${out}/decode_${eval_set} \
+    --emotions ${datadir}/emotions.txt --out ${out}/score_${eval_set})"
   [ -z "${keep_scores}" ] || sertk keep-scores save --exp-dir ${exp} --to ${keep_scores} --folds ${f} \
     --eval-set ${eval_set} --git "${git_state}" --command "${cmd}" --num-folds ${n} >/dev/null
   score_dirs+=(${out}/score_${eval_set})
