@@ -32,6 +32,9 @@ import torch.nn as nn
 class SERModel(nn.Module):
     input_kind = "features"  # or "audio"
     fits_on_pooled = False   # True: fitted on pooled statistics by sertk.train.pooled, no epochs
+    # training draws no random numbers (the `seed` changes nothing): one run stands for every
+    # seed when `sertk compare` pairs it with a system run over several seeds
+    seed_free = False
     # model_conf settings that only fetch initial weights; a model rebuilt to load a checkpoint
     # gets these instead (e.g. CAMuLeNet's ImageNet AlexNet: never downloaded to be overwritten)
     restore_overrides: dict = {}

@@ -196,6 +196,7 @@ class LinearProbe(PooledStatsModel):
     classes, ridge regression for V/A/D (scikit-learn fits them; the weights live here).
     Layers left out by the selected layer set have zero weights. The grids are searched by
     inner leave-speaker-out cross-validation on the training speakers."""
+    seed_free = True  # scikit-learn's deterministic solvers on fixed speaker folds (tested)
 
     def __init__(self, input_layers: int, input_dim: int, num_classes: int, avd: bool = False,
                  c_grid=(0.01, 0.1, 1.0), alpha_grid=(10.0, 100.0, 1000.0, 10000.0),

@@ -8,7 +8,9 @@ with seed i of the reference on each fold, and a fold's difference is the mean o
 the per-fold differences of a metric, their mean with a 95% bootstrap interval (resampling
 folds), the Wilcoxon signed-rank p-value (scipy) and a PNG of each fold's pair of scores.
 Systems whose folds test different speakers (or a different number of utterances) or that have
-another number of seeds are refused: a difference between unpaired runs says nothing.
+another number of seeds are refused: a difference between unpaired runs says nothing. The one
+exception: a single run of a model that trains without random numbers (`seed_free`, e.g. the
+linear probe) stands for every seed of the systems it is paired with.
 
 `reproduction_report` turns a claims file (YAML: one paper claim per entry, the experiments
 behind each side) into REPRODUCTION.md rows with a verdict read off the interval.
@@ -40,8 +42,20 @@ def load_runs(files) -> List[Dict]:
                 raise FileNotFoundError(f"{p} not found (give exp/<tag>/RESULTS.json or exp/<tag>)")
             seeds.append({"file": str(p), **json.loads(p.read_text())})
         name = Path(seeds[0]["file"]).parent.name + (f" (x{len(seeds)} seeds)" if len(seeds) > 1 else "")
-        runs.append({"name": name, "file": seeds[0]["file"], "seeds": seeds, "folds": seeds[0]["folds"]})
+        runs.append({"name": name, "file": seeds[0]["file"], "seeds": seeds, "folds": seeds[0]["folds"],
+                     "seed_free": len(seeds) == 1 and seed_free(seeds[0])})
     return runs
+
+
+def seed_free(results: Dict) -> bool:
+    """Every fold's model trains without random numbers (`seed_free` of its model class, read
+    from the resolved configs in the RESULTS provenance), so its one run stands for any seed."""
+    from sertk.config import yaml_load
+    from sertk.models import MODELS  # the package import registers every model class
+
+    configs = list((results.get("provenance") or {}).get("resolved_configs", {}).values())
+    names = [(yaml_load(c) or {}).get("model") if isinstance(c, str) else None for c in configs]
+    return bool(names) and all(n in MODELS and MODELS[n].seed_free for n in names)
 
 
 def _fold_key(fold: Dict):
@@ -52,9 +66,10 @@ def check_paired(runs: List[Dict]) -> None:
     ref = runs[0]
     key = [_fold_key(f) for f in ref["folds"]]
     for r in runs:
-        if len(r["seeds"]) != len(ref["seeds"]):
+        if len(r["seeds"]) != len(ref["seeds"]) and not (r["seed_free"] or ref["seed_free"]):
             raise ValueError(f"{r['file']} has {len(r['seeds'])} seed run(s), {ref['file']} {len(ref['seeds'])}: "
-                             "give each system the same seeds")
+                             "give each system the same seeds (one run serves for all only where the "
+                             "model trains without random numbers, e.g. `model: linear`)")
         for s in r["seeds"]:
             if [_fold_key(f) for f in s["folds"]] != key:
                 raise ValueError(f"{s['file']} and {ref['file']} were not scored on the same folds "
@@ -78,9 +93,10 @@ def paired(ref: Dict, other: Dict, metric: str) -> Dict:
 
     scale = 100.0 if METRICS[metric].percent else 1.0
     a, b = fold_scores(ref, metric, scale), fold_scores(other, metric, scale)
-    d = b - a
+    # seed means of equal scores can differ by float rounding: a tie is a tie (+ 0.0: no -0.00)
+    d = np.round(b - a, 9) + 0.0
     lo, hi = bootstrap_interval(d)
-    p = float(wilcoxon(b, a).pvalue) if np.any(d != 0) else 1.0
+    p = float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
     return {"a": a, "b": b, "diff": d, "mean": float(d.mean()), "ci": (lo, hi), "p": p, "scale": scale}
 
 
@@ -104,11 +120,14 @@ def compare(files, metric: str = "ua", out_file=None, png=None) -> str:
     nd = 2 if scale == 100 else 3  # decimals: points of a percentage, or CCC
     a = fold_scores(ref, metric, scale)
     pooled_ref = pooled_score(ref, metric, scale)
-    seeds = len(ref["seeds"])
+    seeds = max(len(r["seeds"]) for r in runs)
+    single = [r["name"] for r in runs if r["seed_free"] and seeds > 1]
     lines = [f"Paired comparison on {len(a)} folds" + (f" x {seeds} seeds (a fold's score: the mean over its seeds)"
                                                          if seeds > 1 else "")
              + f", metric {metric}{unit}; reference `{ref['name']}` (per-fold mean {a.mean():.{nd}f}"
-             + (f", pooled {pooled_ref:.{nd}f}" if pooled_ref is not None else "") + ").", "",
+             + (f", pooled {pooled_ref:.{nd}f}" if pooled_ref is not None else "") + ")."
+             + (f" {', '.join(f'`{n}`' for n in single)}: one run, standing for every seed (its model trains "
+                "without random numbers)." if single else ""), "",
              "| system | per-fold mean | pooled | mean difference | 95% bootstrap CI | Wilcoxon p | folds better / worse |",
              "|---|---|---|---|---|---|---|"]
     rows = []

@@ -7,11 +7,12 @@ import pytest
 from sertk.score.compare import bootstrap_interval, compare
 
 
-def _results(path, uas, speakers=None):
+def _results(path, uas, speakers=None, model=None):
     folds = [{"ua": u, "wa": u, "num_utts": 10, "speakers": [s]} for u, s in zip(uas, speakers or "abcdefgh")]
     path.mkdir(parents=True)
+    provenance = {"resolved_configs": {f"{path}/fold1/config.yaml": f"model: {model}\n"}} if model else {}
     (path / "RESULTS.json").write_text(json.dumps({"folds": folds, "pooled": {"ua": float(np.mean(uas))},
-                                                   "summary": {}}))
+                                                   "summary": {}, "provenance": provenance}))
     return path
 
 
@@ -50,6 +51,23 @@ def test_no_difference_and_seeds(tmp_path):
     assert "+5.00 +5.00 +5.00 +5.00" in text and "| +5.00 | [+5.00, +5.00] |" in text
     with pytest.raises(ValueError, match="same seeds"):
         compare([f"{a},{a1}", str(b0)])
+
+
+def test_one_run_of_a_seed_free_model_stands_for_every_seed(tmp_path):
+    """The linear probe trains without random numbers: its one run pairs with each seed of a
+    3-seed system (a fold's difference: the system's seed mean minus the probe). A one-run
+    system of a seeded model is still refused."""
+    probe = _results(tmp_path / "probe", [0.8, 0.7, 0.9, 0.6], model="linear")
+    head = [_results(tmp_path / f"head{i}", u, model="pooled_mlp")
+            for i, u in enumerate([[0.9, 0.7, 0.9, 0.6], [0.8, 0.8, 0.9, 0.6], [0.8, 0.7, 0.9, 0.9]])]
+    text = compare([str(probe), ",".join(map(str, head))])
+    assert "4 folds x 3 seeds" in text and "`probe`: one run, standing for every seed" in text
+    assert "+3.33 +3.33 +0.00 +10.00" in text and "| head0 (x3 seeds) | 79.17 |" in text
+    assert "+3.33 +3.33 +0.00 +10.00" in compare([",".join(map(str, head)), str(probe)]).replace("-", "+")
+    with pytest.raises(ValueError, match="same seeds"):
+        compare([str(head[0]), ",".join(map(str, head))])
+    with pytest.raises(ValueError, match="same seeds"):  # no provenance: not known to be seed-free
+        compare([str(_results(tmp_path / "bare", [0.8, 0.7, 0.9, 0.6])), ",".join(map(str, head))])
 
 
 def test_reproduction_report_verdicts(tmp_path):

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 
 from sertk.data.datadir import DataDir
+from sertk.models import MODELS
 from sertk.models.checkpoint import load_model
 from sertk.train.config import load_config
 from sertk.train.pooled import (averaged_over_grid, fit_linear_map, ranked_by, score, select_linear, simplest_within,
@@ -80,6 +82,18 @@ def test_pooled_heads_learn_classes_and_avd_from_training_speakers(model, synth_
     # a rerun is a no-op
     assert train(_conf(model), fold / "train", fold / "valid", synth_fbank, tmp_path / "exp") == r
 
+
+
+def test_the_linear_probe_is_seed_free_and_the_mlp_head_is_not(synth_folds, synth_fbank, tmp_path):
+    """`seed_free` (one run stands for every seed in `sertk compare`) holds for the probe only."""
+    fold = synth_folds / "fold1"
+    for model in ("linear", "pooled_mlp"):
+        weights = []
+        for seed in (0, 7):
+            train(_conf(model, [f"seed={seed}"]), fold / "train", fold / "valid", synth_fbank, tmp_path / f"{model}{seed}")
+            weights.append(load_model(tmp_path / f"{model}{seed}" / "best.pt")[0].state_dict())
+        same = all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+        assert same == MODELS[model].seed_free, model
 
 
 @pytest.mark.parametrize("model", ["linear", "pooled_mlp"])
