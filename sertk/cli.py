@@ -452,11 +452,12 @@ def score(ref, hyp, emotions, ref_avd, hyp_avd, ref_dir, hyp_dir, out_dir, allow
     from sertk.score.report import score_dir
     from sertk.data.datadir import SEEN_SPEAKERS
     if ref_dir and hyp_dir:  # unless named: whatever the model predicted and the split has labels for
-        pairs = {"emo": (ref, hyp), "avd": (ref_avd, hyp_avd)}
-        for kind, (r, h) in list(pairs.items()):
-            if not (r or h) and (Path(ref_dir) / f"utt2{kind}").exists() and (Path(hyp_dir) / f"utt2{kind}_hyp").exists():
-                pairs[kind] = (str(Path(ref_dir) / f"utt2{kind}"), str(Path(hyp_dir) / f"utt2{kind}_hyp"))
-        (ref, hyp), (ref_avd, hyp_avd) = pairs["emo"], pairs["avd"]
+        from sertk.score.decode_dir import hyp_name
+
+        def found(kind, r, h):
+            rf, hf = Path(ref_dir) / f"utt2{kind}", Path(hyp_dir) / hyp_name(kind)
+            return (str(rf), str(hf)) if not (r or h) and rf.exists() and hf.exists() else (r, h)
+        (ref, hyp), (ref_avd, hyp_avd) = found("emo", ref, hyp), found("avd", ref_avd, hyp_avd)
     if not ((ref and hyp and emotions) or (ref_avd and hyp_avd)):
         _fail(ValueError("give --ref/--hyp/--emotions and/or --ref-avd/--hyp-avd, or --ref-dir/--hyp-dir "
                          "(with --emotions) where both have utt2emo / utt2avd"))

@@ -24,7 +24,7 @@ from sertk.models import MODELS, input_kind, model_args
 from sertk.models.checkpoint import load_model
 from sertk.models.losses import attribute_class
 from sertk.config import relocate_paths
-from sertk.score.decode_dir import write_avd, write_posteriors
+from sertk.score.decode_dir import hyp_name, write_avd, write_posteriors
 
 log = logging.getLogger("sertk.infer")
 
@@ -233,7 +233,7 @@ class Predictor:
                 r["valence"], r["arousal"], r["dominance"] = (round(float(v), 4) for v in pred[r["utt"]]["avd"])
         for name in ATTRIBUTES:  # utt2gender_hyp, utt2style_hyp
             if utts and name in pred[utts[0]]:
-                write_table(out / f"utt2{name}_hyp", [(u, pred[u][name]) for u in utts])
+                write_table(out / hyp_name(name), [(u, pred[u][name]) for u in utts])
                 for r in records:
                     r[name] = pred[r["utt"]][name]
         write_json(out / "predictions.json", records)

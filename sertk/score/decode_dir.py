@@ -7,10 +7,17 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from sertk.data.datadir import parse_avd
 from sertk.fileio import read_table, write_table, write_text
 
+
+def hyp_name(kind: str) -> str:
+    """The decode-dir file of one predicted kind: utt2emo_hyp, utt2avd_hyp, utt2gender_hyp, ..."""
+    return f"utt2{kind}_hyp"
+
+
 POSTERIORS = "posteriors.txt"
-AVD = "utt2avd_hyp"
+AVD = hyp_name("avd")
 
 
 def read_posteriors(path) -> Tuple[List[str], Dict[str, np.ndarray]]:
@@ -35,17 +42,17 @@ def read_posteriors(path) -> Tuple[List[str], Dict[str, np.ndarray]]:
     return classes, post
 
 
-def read_avd(path) -> Dict[str, np.ndarray]:
-    """utt -> (valence, arousal, dominance) of a utt2avd_hyp."""
+def read_avd(path, unlabelled_ok: bool = True) -> Dict[str, np.ndarray]:
+    """utt -> (valence, arousal, dominance) of a utt2avd or utt2avd_hyp (NaN for a reference's
+    `-`; a prediction has no such gaps: unlabelled_ok=False)."""
     out = {}
     for utt, text in read_table(path).items():
         try:
-            v = np.array([float(x) for x in text.split()])
+            out[utt] = np.array(parse_avd(text))
         except ValueError:
-            v = np.array([])
-        if len(v) != 3:
-            raise ValueError(f"{path}: {utt}: expected valence arousal dominance")
-        out[utt] = v
+            out[utt] = np.array([])
+        if len(out[utt]) != 3 or not (unlabelled_ok or np.isfinite(out[utt]).all()):
+            raise ValueError(f"{path}: {utt}: expected valence arousal dominance, got {text!r}")
     return out
 
 
@@ -54,7 +61,7 @@ def write_posteriors(out_dir, classes, post: Dict[str, np.ndarray]) -> Dict[str,
     returns utt -> predicted class."""
     out, utts = Path(out_dir), sorted(post)
     hyp = {u: classes[int(np.argmax(post[u]))] for u in utts}
-    write_table(out / "utt2emo_hyp", hyp.items())
+    write_table(out / hyp_name("emo"), hyp.items())
     write_text(out / POSTERIORS, "# utt " + " ".join(classes) + "\n" + "".join(
         f"{u} " + " ".join(f"{p:.5f}" for p in post[u]) + "\n" for u in utts))
     return hyp

@@ -49,7 +49,7 @@ def fuse_decodes(decode_dirs: Sequence, out_dir) -> Dict[str, int]:
                     raise ValueError(f"{p}: classes {' '.join(c)} differ from {paths[0]}'s {' '.join(classes)}")
             tables = [t for _, t in read]
         else:
-            tables = [read_avd(p) for p in paths]
+            tables = [read_avd(p, unlabelled_ok=False) for p in paths]
         utts = _same_utterances(tables, paths)
         mean = {u: np.mean([t[u] for t in tables], axis=0) for u in utts}
         if name == POSTERIORS:

@@ -9,6 +9,7 @@ import numpy as np
 
 from sertk.fileio import atomic_path, read_table, write_json, write_text
 from sertk.data.datadir import ATTRIBUTES, NO_LABEL, DataDir
+from sertk.score.decode_dir import hyp_name, read_avd
 from sertk.score.kept import kept_commits
 from sertk.score.metrics import METRICS, avd_metrics, ccc, classification_metrics
 
@@ -67,17 +68,12 @@ def plot_avd_scatter(ref, hyp, path, title: str = "") -> None:
     plt.close(fig)
 
 
-def _read_avd(path) -> Dict[str, List[float]]:
-    return {u: [float("nan") if x == NO_LABEL else float(x) for x in v.split()]
-            for u, v in read_table(path).items()}
-
-
 def attribute_accuracy(ref_dir, hyp_dir) -> Dict[str, float]:
     """`<name>_acc` for each auxiliary attribute (gender, style) that hyp_dir has a
     utt2<name>_hyp for and the data dir ref_dir has references for."""
     accs = {}
     for name in ATTRIBUTES:
-        hyp_file = Path(hyp_dir) / f"utt2{name}_hyp"
+        hyp_file = Path(hyp_dir) / hyp_name(name)
         ref = DataDir(ref_dir).attribute(name) if hyp_file.exists() else None
         if ref is None:
             continue
@@ -114,7 +110,7 @@ def score_dir(ref_file, hyp_file, labels: List[str], out_dir, avd_ref_file=None,
             plot_confusion(m, out / "confusion.png")
             scored.update(utts)
     if avd_ref_file is not None:
-        ref, hyp = _read_avd(avd_ref_file), _read_avd(avd_hyp_file)
+        ref, hyp = read_avd(avd_ref_file), read_avd(avd_hyp_file)
         utts = sorted(u for u in ref if np.isfinite(ref[u]).any())
         missing = [u for u in utts if u not in hyp]
         if missing:
