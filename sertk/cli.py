@@ -603,6 +603,24 @@ def keep_scores_restore(exp_dir, keep_dir, fold, eval_set, inputs):
     click.echo("restored" if rec else "none")
 
 
+@keep_scores.command("decode")
+@click.option("--from", "keep_dir", required=True)
+@click.option("--tag", required=True, help="the kept run")
+@click.option("--fold", type=int, required=True)
+@click.option("--eval-set", default="test", show_default=True)
+@click.option("--fold-dir", required=True, help="where to write decode_<eval_set>/ and train.inputs")
+def keep_scores_decode(keep_dir, tag, fold, eval_set, fold_dir):
+    """Write one kept fold's test outputs (posteriors, V/A/D) and training inputs into FOLD_DIR,
+    as a run's fold holds them, for fusion where the run's exp dir is gone; prints `restored` or
+    `none` (no record)."""
+    from sertk.score.kept import restore_decode
+    try:
+        done = restore_decode(keep_dir, tag, fold, eval_set, fold_dir)
+    except ValueError as e:
+        _fail(e)
+    click.echo("restored" if done else "none")
+
+
 @main.command()
 @click.option("--out", "out_file", default=None, help="write the markdown table here too")
 @click.option("--per-class", is_flag=True, help="add a classes x systems table of pooled recall")

@@ -410,10 +410,12 @@ def test_path_sh_refuses_a_venv_that_runs_another_checkout(tmp_path):
 def test_fuse_runs_scores_the_mean_of_seeds(recipe):
     """utils/fuse_runs.sh: the runs of two seeds fused fold by fold into a new experiment whose
     posteriors are the mean of theirs, scored, aggregated and kept like a run; rerun: the same;
-    the same tag from other runs: refused; a fold a run did not decode: skipped, named."""
+    the same tag from other runs: refused; a fold a run did not decode: skipped, named; the runs'
+    exp dirs gone: fused again from their kept records."""
     d, args, _ = recipe
     for s in (1, 2):
-        run(f"./run.sh {args} --stage 4 --stop_stage 6 --train_args 'max_epochs=2 seed={s}' --tag fz_{s}", d)
+        run(f"./run.sh {args} --stage 4 --stop_stage 6 --train_args 'max_epochs=2 seed={s}' --tag fz_{s} "
+            "--keep_scores results/scores", d)
     fuse = "utils/fuse_runs.sh --keep_scores results/scores --tag fz_mean fz_1 fz_2"
     out = run(fuse, d)
     exp = d / "exp" / "fz_mean"
@@ -436,3 +438,10 @@ def test_fuse_runs_scores_the_mean_of_seeds(recipe):
     out = run("utils/fuse_runs.sh --tag fz_mean_3 fz_1 fz_2", d)
     assert "fold4: not decoded on test in every run: skipped" in out
     assert "(folds 1 2 3 of 4)" in (d / "exp" / "fz_mean_3" / "RESULTS.md").read_text()
+    # the runs' exp dirs gone (a fresh machine): fused again from their kept records alone
+    run("rm -rf exp/fz_1 exp/fz_2 exp/fz_mean_3", d)
+    run("utils/fuse_runs.sh --keep_scores results/scores --tag fz_mean_3 fz_1 fz_2", d)
+    kept = json.loads((d / "exp" / "fz_mean_3" / "RESULTS.json").read_text())
+    assert kept["folds"] == res["folds"] and kept["pooled"] == res["pooled"]
+    out = run_fails("utils/fuse_runs.sh --tag fz_mean_4 fz_1 fz_2", d)  # no --keep_scores: nothing to read
+    assert "exp/fz_1 not found" in out and "Traceback" not in out

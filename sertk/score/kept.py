@@ -9,16 +9,21 @@ later run of the same command restores a fold that is not trained in its exp dir
 record instead of training it again, and refuses a record kept from other inputs; RESULTS.json
 then names the commit each restored fold was trained at. `rebuild` writes an experiment's
 RESULTS from its records alone (no corpus, no features): what a fresh clone needs to check or
-regenerate the tables built from RESULTS.json.
+regenerate the tables built from RESULTS.json. The record also holds the fold's test outputs
+(posteriors, V/A/D: a few kB), so runs can be fused again (`utils/fuse_runs.sh`) where their exp
+dirs are gone.
 """
 import json
 import re
 from pathlib import Path
 from typing import Optional
 
+from sertk.data.datadir import SEEN_SPEAKERS
 from sertk.fileio import write_json, write_text
+from sertk.score.decode_dir import AVD, POSTERIORS
 
 MARK = "kept.json"  # in a restored fold's score dir: where its scores came from
+DECODE_FILES = (POSTERIORS, AVD, SEEN_SPEAKERS)  # what fusion reads from a decode dir
 
 
 def record_path(keep_dir, tag: str, fold: int, eval_set: str = "test") -> Path:
@@ -55,11 +60,41 @@ def keep_fold(fold_dir, keep_dir, fold: int, eval_set: str, git: str, command: s
            "num_folds": num_folds,
            "config": (fold_dir / "config.yaml").read_text() if (fold_dir / "config.yaml").exists() else "",
            "metrics": json.loads((score / "metrics.json").read_text())}
+    decode = fold_dir / f"decode_{eval_set}"
+    files = {n: (decode / n).read_text() for n in DECODE_FILES if (decode / n).exists()}
+    if files:
+        rec["decode"] = files
     out = record_path(keep_dir, fold_dir.parent.name, fold, eval_set)
-    if out.exists() and all(_read(out)[k] == rec[k] for k in ("inputs", "config", "metrics")):
-        return out  # the same fold scored again (a rerun): its record keeps the commit it was first kept at
+    if out.exists():
+        old = _read(out)
+        if all(old[k] == rec[k] for k in ("inputs", "config", "metrics")):
+            # the same fold scored again (a rerun): its record keeps the commit it was first kept at,
+            # and gains the decode a record kept before decodes were kept lacks
+            if files and "decode" not in old:
+                write_json(out, {**old, "decode": files})
+            return out
     write_json(out, rec)
     return out
+
+
+def restore_decode(keep_dir, tag: str, fold: int, eval_set: str, fold_dir) -> bool:
+    """Write a kept fold's test outputs and training inputs as fold_dir/decode_<eval_set>/ and
+    fold_dir/train.inputs (what fusion reads from a run's fold). False when no record exists;
+    a record kept without its outputs is refused (ValueError)."""
+    path = record_path(keep_dir, tag, fold, eval_set)
+    if not path.exists():
+        return False
+    rec = _read(path)
+    if not rec.get("decode"):
+        raise ValueError(f"{path}: kept without its {eval_set} outputs (kept before they were): "
+                         f"fuse from the run's exp dir, or score the fold again with --keep_scores")
+    fold_dir = Path(fold_dir)
+    for name, text in rec["decode"].items():
+        if name not in DECODE_FILES:
+            raise ValueError(f"{path}: unknown decode file '{name}' (expected {', '.join(DECODE_FILES)})")
+        write_text(fold_dir / f"decode_{eval_set}" / name, text)
+    write_text(fold_dir / "train.inputs", rec["inputs"] + "\n")
+    return True
 
 
 def restore_fold(fold_dir, keep_dir, fold: int, eval_set: str, inputs: str) -> Optional[dict]:

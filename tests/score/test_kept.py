@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sertk.score.kept import keep_fold, rebuild, restore_fold
+from sertk.score.kept import keep_fold, rebuild, restore_decode, restore_fold
 from sertk.score.report import aggregate
 
 
@@ -67,6 +67,28 @@ def test_rescoring_a_kept_fold_keeps_its_record(tmp_path):
     keep_fold(d, tmp_path / "kept", 1, "test", "third")
     rec = json.loads(path.read_text())
     assert rec["git"] == "third" and rec["metrics"]["ua"] == 0.9
+
+
+def test_a_record_keeps_the_fold_outputs_fusion_reads(tmp_path):
+    """The record holds the fold's posteriors (what utils/fuse_runs.sh fuses), written back byte
+    for byte with the training inputs; a record kept before outputs were kept gains them on a
+    rescore (keeping its commit), and until then is refused in one line."""
+    d = _fold(tmp_path / "exp" / "sys", 1, 0.5)
+    path = keep_fold(d, tmp_path / "kept", 1, "test", "first")  # no decode yet: an old record
+    assert "decode" not in json.loads(path.read_text())
+    with pytest.raises(ValueError, match="fold1.json: kept without its test outputs"):
+        restore_decode(tmp_path / "kept", "sys", 1, "test", tmp_path / "m")
+    posteriors = "# utt a b\nu1 0.25000 0.75000\nu2 0.90000 0.10000\n"
+    (d / "decode_test").mkdir()
+    (d / "decode_test" / "posteriors.txt").write_text(posteriors)
+    (d / "decode_test" / "predictions.json").write_text("[]")  # not needed for fusion: not kept
+    keep_fold(d, tmp_path / "kept", 1, "test", "second")
+    rec = json.loads(path.read_text())
+    assert rec["git"] == "first" and set(rec["decode"]) == {"posteriors.txt"}
+    assert restore_decode(tmp_path / "kept", "sys", 1, "test", tmp_path / "m")
+    assert (tmp_path / "m" / "decode_test" / "posteriors.txt").read_text() == posteriors
+    assert (tmp_path / "m" / "train.inputs").read_text() == "abc123 seed=1 dump/x\n"
+    assert not restore_decode(tmp_path / "kept", "sys", 2, "test", tmp_path / "m2")  # nothing kept
 
 
 @pytest.mark.parametrize("command", ["save", "rebuild"])

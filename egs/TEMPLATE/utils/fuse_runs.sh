@@ -4,8 +4,10 @@
 # (exp/<tag>/RESULTS.md; kept in --keep_scores like any fold). Typical use: the seeds of one
 # system, e.g. exp/X, exp/X_seed_1, exp/X_seed_2 -> --tag X_fused_3seeds.
 # Each fused fold records what it was fused from (the runs' tags and their training inputs); a fold
-# fused before from anything else is refused, never overwritten. Folds a run only restored from
-# kept scores have no decode: they are skipped (named in the log).
+# fused before from anything else is refused, never overwritten. With --keep_scores, a run's fold
+# that is not decoded in its exp dir (gone, or restored from kept scores) is read from its kept
+# record, which holds the fold's test outputs (exp/<tag>/members/<run>/); a fold found in neither
+# is skipped (named in the log).
 # Usage: utils/fuse_runs.sh --tag NAME [--eval_set test] [--keep_scores results/scores] run_tag run_tag...
 set -euo pipefail
 tag=""
@@ -20,7 +22,8 @@ log() { echo "$(date +%Y-%m-%dT%H:%M:%S) (fuse_runs.sh) $*"; }
 exp=exp/${tag}
 for r in "$@"; do
   [ "${r}" != "${tag}" ] || { echo "fuse_runs.sh: --tag ${tag} is one of the runs to fuse" >&2; exit 1; }
-  [ -d exp/${r} ] || { echo "fuse_runs.sh: exp/${r} not found" >&2; exit 1; }
+  [ -d exp/${r} ] || { [ -n "${keep_scores}" ] && [ -d ${keep_scores}/${r} ]; } || {
+    echo "fuse_runs.sh: exp/${r} not found${keep_scores:+ (nor kept in ${keep_scores}/${r})}" >&2; exit 1; }
 done
 git_state=$(git -C "${SERTK_ROOT:-.}" describe --always --dirty 2>/dev/null || echo unknown)
 cmd="utils/fuse_runs.sh --tag ${tag} --eval_set ${eval_set}${keep_scores:+ --keep_scores ${keep_scores}} $*"
@@ -30,7 +33,12 @@ for f in $(seq 1 ${n}); do
   decs=() inputs="fusion (mean):"
   for r in "$@"; do
     d=exp/${r}/fold${f}
-    if [ ! -f ${d}/decode_${eval_set}/predictions.json ]; then decs=(); break; fi
+    if [ ! -f ${d}/decode_${eval_set}/predictions.json ]; then
+      got=none d=${exp}/members/${r}/fold${f}
+      [ -z "${keep_scores}" ] || got=$(sertk keep-scores decode --from ${keep_scores} --tag ${r} --fold ${f} \
+        --eval-set ${eval_set} --fold-dir ${d}) || exit 1  # kept without its outputs: refused
+      [ "${got}" = restored ] || { decs=(); break; }
+    fi
     decs+=(${d}/decode_${eval_set}); inputs+=" ${r} [$(cat ${d}/train.inputs)]"
   done
   if [ ${#decs[@]} -eq 0 ]; then log "fold${f}: not decoded on ${eval_set} in every run: skipped"; continue; fi
