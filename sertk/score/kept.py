@@ -88,10 +88,11 @@ def restore_decode(keep_dir, tag: str, fold: int, eval_set: str, fold_dir) -> bo
     if not rec.get("decode"):
         raise ValueError(f"{path}: kept without its {eval_set} outputs (kept before they were): "
                          f"fuse from the run's exp dir, or score the fold again with --keep_scores")
+    unknown = sorted(set(rec["decode"]) - set(DECODE_FILES))  # checked before any write: names become paths
+    if unknown:
+        raise ValueError(f"{path}: unknown decode file '{unknown[0]}' (expected {', '.join(DECODE_FILES)})")
     fold_dir = Path(fold_dir)
     for name, text in rec["decode"].items():
-        if name not in DECODE_FILES:
-            raise ValueError(f"{path}: unknown decode file '{name}' (expected {', '.join(DECODE_FILES)})")
         write_text(fold_dir / f"decode_{eval_set}" / name, text)
     write_text(fold_dir / "train.inputs", rec["inputs"] + "\n")
     return True

@@ -89,6 +89,11 @@ def test_a_record_keeps_the_fold_outputs_fusion_reads(tmp_path):
     assert (tmp_path / "m" / "decode_test" / "posteriors.txt").read_text() == posteriors
     assert (tmp_path / "m" / "train.inputs").read_text() == "abc123 seed=1 dump/x\n"
     assert not restore_decode(tmp_path / "kept", "sys", 2, "test", tmp_path / "m2")  # nothing kept
+    rec["decode"]["../../escaped.txt"] = "x"  # a hand-edited record: refused before anything is written
+    path.write_text(json.dumps(rec))
+    with pytest.raises(ValueError, match="unknown decode file '../../escaped.txt'"):
+        restore_decode(tmp_path / "kept", "sys", 1, "test", tmp_path / "m3")
+    assert not (tmp_path / "m3").exists() and not (tmp_path / "escaped.txt").exists()
 
 
 @pytest.mark.parametrize("command", ["save", "rebuild"])
