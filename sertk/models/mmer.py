@@ -7,6 +7,10 @@ on the speech frames (ESPnet's CTC) as an auxiliary task.
 
 `mode` gives the paper's ablations from the same code: `speech` (speech encoder + linear),
 `text` (text encoder + linear), `multimodal` (MMER; ctc_weight 0 is "MMER without CTC").
+`speech_layers`: `last`, the paper's (wav2vec2-base's output), or `weighted`, for an encoder
+whose last layer is a weak one for emotion (Whisper-base's: RESULTS.md "What holds `ptm_cnn`
+back"): the emotion path reads a learned softmax mix of the encoder's layers, each layer-normed
+over its width (s3prl's featurizer), while the CTC head keeps reading the last layer.
 """
 from typing import Dict, List
 
@@ -15,13 +19,14 @@ import torch.nn as nn
 
 from sertk.models.base import SERModel
 from sertk.models.crossmodal import CrossModalFusion
-from sertk.models.layers import build_pooling, length_mask
+from sertk.models.layers import NormalizedLayerSum, build_pooling, length_mask
 from sertk.models.losses import masked_cross_entropy
 from sertk.models.pretrained import SpeechEncoder, TextEncoder
 from sertk.models.registry import register_model
 from sertk.text.charvocab import collapse_ctc
 
 MODES = ("multimodal", "speech", "text")
+SPEECH_LAYERS = ("last", "weighted")
 
 
 @register_model("mmer")
@@ -31,14 +36,21 @@ class MMER(SERModel):
     def __init__(self, num_classes: int, vocab_size: int = 0, mode: str = "multimodal",
                  speech_encoder: dict = None, text_encoder: dict = None, fusion_dim: int = 768,
                  heads: int = 12, ffn_dim: int = 3072, dropout: float = 0.1, pooling: str = "mean",
-                 ctc_weight: float = 0.1):
+                 ctc_weight: float = 0.1, speech_layers: str = "last"):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mmer mode must be one of {MODES}, not {mode!r}")
         if pooling not in ("mean", "max"):
             raise ValueError(f"mmer pooling must be mean or max, not {pooling!r}")
+        if speech_layers not in SPEECH_LAYERS:
+            raise ValueError(f"mmer speech_layers must be one of {SPEECH_LAYERS}, not {speech_layers!r}")
         self.mode, self.ctc_weight = mode, float(ctc_weight)
-        self.speech = SpeechEncoder(**(speech_encoder or {})) if mode != "text" else None
+        self.speech, self.speech_mix = None, None
+        if mode != "text":
+            weighted = speech_layers == "weighted"
+            self.speech = SpeechEncoder(**(speech_encoder or {}), **({"cache_all_layers": True} if weighted else {}))
+            if weighted:  # statistics left at 0 / 1: each state is layer-normed before the mix
+                self.speech_mix = NormalizedLayerSum(self.speech.num_states, self.speech.hidden_size)
         self.text = TextEncoder(**(text_encoder or {})) if mode != "speech" else None
         d = fusion_dim
         if mode == "multimodal":
@@ -78,9 +90,16 @@ class MMER(SERModel):
     def forward(self, batch: Dict) -> Dict:
         out = {}
         if self.speech is not None:
-            s, s_len = self.speech(batch["wav"], batch["wav_lengths"], batch.get("utt"))
+            if self.speech_mix is None:
+                s, s_len = self.speech(batch["wav"], batch["wav_lengths"], batch.get("utt"))
+                last = s
+            else:
+                states, s_len = self.speech.hidden_states(batch["wav"], batch["wav_lengths"], keys=batch.get("utt"))
+                last = states[-1]
+                normed = [nn.functional.layer_norm(h, h.shape[-1:]) for h in states]
+                s = self.speech_mix(torch.stack(normed, 1))
             s_mask = length_mask(s_len, s.shape[1])
-            out["speech_hidden"], out["speech_lengths"] = s, s_len
+            out["speech_hidden"], out["speech_lengths"] = last, s_len  # what the CTC head reads
         if self.text is not None:
             t, t_mask = self.text(batch["text"])
         if self.mode == "speech":
@@ -93,7 +112,7 @@ class MMER(SERModel):
             emb = torch.cat([self.pool(s_p, s_mask), self.pool(m, t_mask)], -1)
         out["logits"] = self.head(self.dropout(emb))
         if self.ctc is not None and "ctc" in batch:
-            out["ctc_loss"] = self.ctc(s, s_len, batch["ctc"], batch["ctc_lengths"])
+            out["ctc_loss"] = self.ctc(last, s_len, batch["ctc"], batch["ctc_lengths"])
         return out
 
     def loss(self, out, batch, class_weight=None, label_smoothing: float = 0.0):

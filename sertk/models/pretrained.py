@@ -26,13 +26,18 @@ class SpeechEncoder(nn.Module):
     layers) always runs as at inference, on each utterance alone, and its output is cached per
     utterance in memory (keyed by utterance id and a SHA-1 of its samples), so it is
     computed once per training run instead of every epoch; the trained layers mask the padding.
+    With `cache_all_layers` the cache holds every frozen layer's output, not only the input of
+    the first trained layer, so `hidden_states` gives all layers (for a learned layer mix); it
+    costs (frozen layers + 1) x frames x width floats per utterance (~1 MB for 2 s of
+    Whisper-base with 2 layers trained).
     Each waveform is normalised to zero mean / unit variance over its real samples (what the
     wav2vec2 feature extractor does) when `normalize` (not for Whisper, which takes log-mels).
     """
 
     def __init__(self, name_or_path: str = "facebook/wav2vec2-base", source: str = "hf",
                  freeze_cnn: bool = True, normalize: bool = True, attention_mask: str = "auto",
-                 path_or_url: Optional[str] = None, train_top_layers: int = 0):
+                 path_or_url: Optional[str] = None, train_top_layers: int = 0,
+                 cache_all_layers: bool = False):
         super().__init__()
         if source not in ("hf", "s3prl", "whisper"):
             raise ValueError(f"speech encoder source must be hf, s3prl or whisper, not {source!r}")
@@ -72,12 +77,19 @@ class SpeechEncoder(nn.Module):
         if freeze_cnn:
             for p in cnn.parameters():
                 p.requires_grad_(False)
-        self.top, self._cut_cache = int(train_top_layers), {}
+        self.top, self._cut_cache, self.cache_all_layers = int(train_top_layers), {}, bool(cache_all_layers)
         if self.top:
             self._freeze_below_top()
 
     def _layers(self):
         return self.model.layers if self.source == "whisper" else self.model.encoder.layers
+
+    @property
+    def num_states(self) -> int:
+        """How many hidden states `hidden_states` gives: the input embedding and every layer's."""
+        if self.source == "s3prl":
+            return len(self.model.hidden_sizes)
+        return len(self._layers()) + 1
 
     def _final_norm(self):
         """The norm after the last layer: Whisper's, and stable-layer-norm hf models'."""
@@ -134,7 +146,8 @@ class SpeechEncoder(nn.Module):
         mask_time_indices (B, T) bool: frames replaced by a learned mask embedding before the
         transformer (HuBERT-style masked prediction): the model's own for `hf` encoders,
         `mask_embed` for Whisper; s3prl upstreams cannot mask. With train_top_layers and `keys`,
-        the states below the first trained layer are None (the cache holds only its input)."""
+        the states below the first trained layer are None (the cache holds only its input) unless
+        `cache_all_layers`."""
         states, _, out_lens = self._encode(wav, lengths, mask_time_indices, mask_embed, keys)
         return states, out_lens
 
@@ -164,25 +177,30 @@ class SpeechEncoder(nn.Module):
         return list(out.hidden_states), out.last_hidden_state, out_lens
 
     def _bottom(self, wav1):
-        """(1, n) samples of one utterance -> (1, T, H): the input of the first trained layer."""
+        """(1, n) samples of one utterance -> (cut + 1, T, H): the frozen states, the input
+        embedding first and the input of the first trained layer last."""
         if self.source == "whisper":
             w = [wav1[0].detach().cpu().numpy()]
             mel_lens, out_lens = whisper_lengths(self.fe, w)
             mel = whisper_mel_batch(self.fe, w, mel_lens).to(wav1.device)
-            return whisper_encode_trimmed(self.model, mel, mel_lens, out_lens, stop=self.cut)[self.cut]
-        mask = torch.ones_like(wav1, dtype=torch.long) if self.use_mask else None
-        return self.model(wav1, attention_mask=mask, output_hidden_states=True).hidden_states[self.cut]
+            states = whisper_encode_trimmed(self.model, mel, mel_lens, out_lens, stop=self.cut)
+        else:
+            mask = torch.ones_like(wav1, dtype=torch.long) if self.use_mask else None
+            states = self.model(wav1, attention_mask=mask, output_hidden_states=True).hidden_states
+        return torch.cat(states[: self.cut + 1])
 
     def _cut_states(self, wav, lengths, keys):
-        """Per utterance, the frozen part's output (T_i, H): from the cache, or computed alone
-        (no padding) without gradients and cached when `keys` name the utterances."""
+        """Per utterance, the frozen part's output (T_i, H), or with `cache_all_layers` every
+        frozen state (cut + 1, T_i, H): from the cache, or computed alone (no padding) without
+        gradients and cached when `keys` name the utterances."""
         out = []
         for i, n in enumerate(lengths.tolist()):
             key = None if keys is None else (keys[i], hashlib.sha1(wav[i, :n].detach().cpu().numpy().tobytes()).hexdigest())
             h = self._cut_cache.get(key) if key is not None else None
             if h is None:
                 with torch.no_grad():
-                    h = self._bottom(wav[i:i + 1, :n])[0].float()
+                    h = self._bottom(wav[i:i + 1, :n]).float()
+                h = h if self.cache_all_layers else h[-1]
                 if key is not None:
                     self._cut_cache[key] = h.cpu()
             out.append(h.to(wav.device))
@@ -190,13 +208,16 @@ class SpeechEncoder(nn.Module):
 
     def _encode_top(self, wav, lengths, keys):
         cut = self._cut_states(wav, lengths, keys)
-        out_lens = torch.tensor([len(h) for h in cut], device=wav.device)
-        x = nn.utils.rnn.pad_sequence(cut, batch_first=True)
-        tops = run_layers(self._layers()[self.cut:], x, out_lens)
+        out_lens = torch.tensor([h.shape[-2] for h in cut], device=wav.device)
+        if self.cache_all_layers:  # per utterance (cut + 1, T_i, H) -> cut + 1 padded (B, T, H)
+            frozen = list(nn.utils.rnn.pad_sequence([h.transpose(0, 1) for h in cut], batch_first=True).unbind(2))
+        else:
+            frozen = [None] * self.cut + [nn.utils.rnn.pad_sequence(cut, batch_first=True)]
+        tops = run_layers(self._layers()[self.cut:], frozen[-1], out_lens)
         norm = self._final_norm()
         if norm is not None:
             tops[-1] = norm(tops[-1])
-        return [None] * self.cut + [x] + tops, tops[-1], out_lens
+        return frozen + tops, tops[-1], out_lens
 
 
 class TextEncoder(nn.Module):

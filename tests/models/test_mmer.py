@@ -94,3 +94,28 @@ def test_whisper_encoder_as_the_speech_encoder(tiny_whisper, tiny_roberta):
     assert out["speech_lengths"].tolist() == [50, 25]
     m.loss(out, batch).backward()
     assert m.speech.model.layers[-1].fc1.weight.grad is not None
+
+
+def test_weighted_speech_layers_feed_emotion_while_ctc_reads_the_last(tiny_whisper, tiny_roberta):
+    """speech_layers=weighted: the emotion path reads a learned mix of every layer (from the
+    cache of the frozen part too), the CTC head the encoder's last layer, as with `last`."""
+    conf = dict(num_classes=4, vocab_size=30, fusion_dim=32, heads=4, ffn_dim=64,
+                text_encoder={"name_or_path": str(tiny_roberta)})
+    enc = {"source": "whisper", "name_or_path": str(tiny_whisper), "train_top_layers": 1}
+    torch.manual_seed(0)
+    mixed = MMER(speech_encoder=enc, speech_layers="weighted", **conf).eval()
+    last = MMER(speech_encoder=enc, **conf).eval()
+    last.speech.load_state_dict(mixed.speech.state_dict())
+    assert mixed.speech_mix.layer_weights().shape == (mixed.speech.num_states,) == (3,)
+    batch = {**_batch(), "utt": ["a", "b"]}
+    with torch.no_grad():
+        a, b = mixed(batch), last(batch)
+    assert torch.allclose(a["speech_hidden"], b["speech_hidden"], atol=1e-6)
+    assert torch.equal(a["speech_lengths"], b["speech_lengths"])
+    mixed.train()
+    out = mixed(batch)
+    mixed.loss(out, batch).backward()
+    assert mixed.speech_mix.weights.grad is not None and mixed.speech_mix.weights.grad.abs().sum() > 0
+    assert mixed.speech.model.layers[-1].fc1.weight.grad is not None
+    with pytest.raises(ValueError, match="speech_layers"):
+        MMER(speech_encoder=enc, speech_layers="middle", **conf)

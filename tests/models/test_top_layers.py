@@ -56,6 +56,28 @@ def test_all_layers_on_top_reproduce_the_whole_encoder(encoder_dir):
     assert torch.allclose(a, b, atol=1e-5)
 
 
+def test_cache_of_all_frozen_layers_gives_the_whole_encoders_states(encoder_dir):
+    """cache_all_layers: every hidden state, frozen ones from the cache, is the whole encoder's
+    (one utterance), and a padded batch from the cache equals the one computed on the fly."""
+    source, path = encoder_dir
+    whole = SpeechEncoder(str(path), source=source).eval()
+    split = SpeechEncoder(str(path), source=source, train_top_layers=1, cache_all_layers=True).eval()
+    wav, lens = _batch(lengths=(7000,))
+    with torch.no_grad():
+        a, _ = whole.hidden_states(wav, lens)
+        split.hidden_states(wav, lens, keys=["u"])      # fills the cache
+        b, _ = split.hidden_states(wav, lens, keys=["u"])
+    assert len(a) == len(b) == whole.num_states and len(split._cut_cache) == 1
+    for x, y in zip(a, b):
+        assert torch.allclose(x, y, atol=1e-5)
+    wav, lens = _batch()
+    with torch.no_grad():
+        fly, fly_lens = split.hidden_states(wav, lens)
+        cached, cached_lens = split.hidden_states(wav, lens, keys=["a", "b", "c"])
+    assert torch.equal(fly_lens, cached_lens)
+    assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(fly, cached))
+
+
 def test_training_moves_only_the_top_layers(tiny_whisper):
     enc = SpeechEncoder(str(tiny_whisper), source="whisper", train_top_layers=1).train()
     assert not enc.model.layers[0].training and enc.model.layers[1].training  # frozen part: as at inference
