@@ -48,7 +48,7 @@ class MMER(SERModel):
         self.speech, self.speech_mix = None, None
         if mode != "text":
             weighted = speech_layers == "weighted"
-            self.speech = SpeechEncoder(**(speech_encoder or {}), **({"cache_all_layers": True} if weighted else {}))
+            self.speech = SpeechEncoder(**{**(speech_encoder or {}), **({"cache_all_layers": True} if weighted else {})})
             if weighted:  # statistics left at 0 / 1: each state is layer-normed before the mix
                 self.speech_mix = NormalizedLayerSum(self.speech.num_states, self.speech.hidden_size)
         self.text = TextEncoder(**(text_encoder or {})) if mode != "speech" else None
