@@ -36,6 +36,9 @@ def encoder_frames(model, data_dir, layer: int, batch_size: int = 8, device: str
     for k in tqdm(range(0, len(order), batch_size), desc=f"encode {Path(data_dir).name}"):
         batch = to_device(collate_audio([ds[i] for i in order[k: k + batch_size]]), device)
         states, lens = speech.hidden_states(batch["wav"], batch["wav_lengths"])
+        if states[layer] is None:  # below the first trained layer, not kept (train_top_layers)
+            raise ValueError(f"layer {layer} lies below the speech encoder's trained layers, whose states are not "
+                             "kept: cluster a trained layer or set speech_encoder.cache_all_layers=true")
         x = states[layer].float().cpu().numpy()
         for u, h, n in zip(batch["utt"], x, lens.tolist()):
             out[u] = h[:n]

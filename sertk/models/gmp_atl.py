@@ -5,7 +5,9 @@
   (stage B k-means on the stage-A encoder's frames: `sertk units`, sertk/units.py)
   stage C  the encoder alone, frames span-masked as in HuBERT (the model's own mask embedding,
            or a learned one for Whisper; transformers' `_compute_mask_indices`), one LinearP per cluster scale predicting
-           each masked frame's cluster id; loss = sum over scales of CE on masked frames
+           each masked frame's cluster id; loss = sum over scales of CE on masked frames. With
+           `speech_encoder.train_top_layers: k` (a CPU can afford it) the frames are masked at the
+           input of the first trained layer instead, with a learned mask embedding plus position
   stage D  stage A's architecture without the gender head, started from the stage-C encoder
            (`init_param`), emotion with additive-margin softmax (m 0.2, s 30) or plain CE
 
@@ -70,7 +72,9 @@ class GMPATL(SERModel):
         self.speech = SpeechEncoder(**(speech_encoder or {}))
         h = self.speech.hidden_size
         if stage == "C":
-            if self.speech.source == "whisper":  # Whisper has no mask embedding: learn one here
+            # Whisper has no mask embedding, and with train_top_layers the frames are masked at the
+            # first trained layer's input, where the model's own would not fit: learn one here
+            if self.speech.source == "whisper" or self.speech.top:
                 self.mask_embed = nn.Parameter(torch.empty(h).uniform_())
             elif not hasattr(self.speech.model, "masked_spec_embed"):
                 raise ValueError("gmp_atl stage C masks frames with a mask embedding: use a Hugging Face "
@@ -114,7 +118,8 @@ class GMPATL(SERModel):
                 n = self.speech.output_lengths(wav_len)
                 frames = int(self.speech.output_lengths(torch.tensor([wav.shape[1]]))[0])
                 mask = self._mask(n, frames, wav.device)
-            states, lens = self.speech.hidden_states(wav, wav_len, mask, getattr(self, "mask_embed", None))
+            states, lens = self.speech.hidden_states(wav, wav_len, mask, getattr(self, "mask_embed", None),
+                                                     batch.get("utt"))
             x = states[-1]
             if mask is None:  # evaluation: score every real frame
                 mask = length_mask(lens, x.shape[1])

@@ -157,9 +157,7 @@ class SpeechEncoder(nn.Module):
         if self.normalize:
             wav = self._normalise(wav, lengths)
         if self.top:
-            if mask_time_indices is not None:
-                raise ValueError("masked prediction (GMP-ATL stage C) runs the whole encoder: train_top_layers must be 0")
-            return self._encode_top(wav, lengths, keys)
+            return self._encode_top(wav, lengths, keys, mask_time_indices, mask_embed)
         if mask_time_indices is not None and (self.source == "s3prl" or (self.source == "whisper" and mask_embed is None)):
             raise ValueError(f"frame masking needs an hf encoder or a Whisper encoder with mask_embed (source {self.source!r})")
         if self.source == "s3prl":
@@ -206,18 +204,40 @@ class SpeechEncoder(nn.Module):
             out.append(h.to(wav.device))
         return out
 
-    def _encode_top(self, wav, lengths, keys):
+    def _encode_top(self, wav, lengths, keys, mask_time_indices=None, mask_embed=None):
         cut = self._cut_states(wav, lengths, keys)
         out_lens = torch.tensor([h.shape[-2] for h in cut], device=wav.device)
         if self.cache_all_layers:  # per utterance (cut + 1, T_i, H) -> cut + 1 padded (B, T, H)
             frozen = list(nn.utils.rnn.pad_sequence([h.transpose(0, 1) for h in cut], batch_first=True).unbind(2))
         else:
             frozen = [None] * self.cut + [nn.utils.rnn.pad_sequence(cut, batch_first=True)]
+        if mask_time_indices is not None:
+            frozen[-1] = self._mask_at_cut(frozen[-1], mask_time_indices, mask_embed)
         tops = run_layers(self._layers()[self.cut:], frozen[-1], out_lens)
         norm = self._final_norm()
         if norm is not None:
             tops[-1] = norm(tops[-1])
         return frozen + tops, tops[-1], out_lens
+
+
+    def _mask_at_cut(self, x, mask_time_indices, mask_embed):
+        """Masked prediction when only the top layers train: the masked frames of the first
+        trained layer's input become mask_embed plus the frame's position (Whisper's own
+        sinusoidal table; the same sinusoids for hf encoders, whose convolutional positions
+        have no table), so that masked frames still differ by where they are. With every layer
+        trained this is Whisper's masking before the transformer exactly."""
+        if mask_embed is None:
+            raise ValueError("with train_top_layers, frame masking needs mask_embed: the frames are masked "
+                             "at the input of the first trained layer")
+        from transformers.models.whisper.modeling_whisper import sinusoids
+
+        T = x.shape[1]
+        if self.source == "whisper":
+            pos = self.model.embed_positions.weight[:T]
+        else:
+            pos = sinusoids(T, x.shape[2])
+        m = mask_time_indices[:, :T]
+        return torch.where(m[..., None], (mask_embed + pos.to(x.device, x.dtype))[None], x)
 
 
 class TextEncoder(nn.Module):

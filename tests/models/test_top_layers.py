@@ -96,5 +96,46 @@ def test_refusals(tiny_whisper, tiny_hubert):
         SpeechEncoder(str(tiny_whisper), source="whisper", train_top_layers=3)
     enc = SpeechEncoder(str(tiny_hubert), source="hf", train_top_layers=1)
     wav, lens = _batch()
-    with pytest.raises(ValueError, match="train_top_layers must be 0"):
+    with pytest.raises(ValueError, match="frame masking needs mask_embed"):
         enc.hidden_states(wav, lens, torch.zeros(3, 20, dtype=torch.bool))
+
+
+def test_masking_at_the_cut_with_every_layer_trained_is_whispers_masking(tiny_whisper):
+    """Masked prediction from the cache masks the first trained layer's input; with every layer
+    trained that is the input embedding, where it equals masking the whole encoder's input."""
+    whole = SpeechEncoder(str(tiny_whisper), source="whisper").eval()
+    split = SpeechEncoder(str(tiny_whisper), source="whisper", train_top_layers=len(whole._layers())).eval()
+    wav, lens = _batch(lengths=(7000,))
+    T = int(whole.output_lengths(lens)[0])
+    mask = torch.zeros(1, T, dtype=torch.bool)
+    mask[0, 5:12] = True
+    embed = torch.randn(whole.hidden_size)
+    with torch.no_grad():
+        a, _ = whole.hidden_states(wav, lens, mask, embed)
+        b, _ = split.hidden_states(wav, lens, mask, embed, keys=["u"])
+        plain, _ = split.hidden_states(wav, lens, keys=["u"])
+    assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(a, b))
+    assert not torch.allclose(b[-1][0, 5:12], plain[-1][0, 5:12])   # the masked frames changed
+    assert torch.allclose(b[0][0, :5], plain[0][0, :5])              # the others' input did not
+
+
+@pytest.mark.parametrize("source", ["whisper", "hf"])
+def test_masked_frames_at_the_cut_keep_their_positions(source, tiny_whisper, tiny_hubert):
+    """Below the top layers: masked frames are mask_embed plus their position, so that a span of
+    masked frames does not become identical frames; the cache is of the unmasked states."""
+    enc = SpeechEncoder(str(tiny_whisper if source == "whisper" else tiny_hubert), source=source,
+                        train_top_layers=1).eval()
+    wav, lens = _batch()
+    T = int(enc.output_lengths(lens).max())
+    mask = torch.zeros(3, T, dtype=torch.bool)
+    mask[:, 2:8] = True
+    embed = torch.zeros(enc.hidden_size, requires_grad=True)
+    states, out_lens = enc.hidden_states(wav, lens, mask, embed, keys=["a", "b", "c"])
+    cut = states[-2]
+    assert torch.equal(out_lens, enc.output_lengths(lens).clamp(max=T))
+    assert not torch.allclose(cut[0, 2], cut[0, 3]) and torch.allclose(cut[0, 2], cut[1, 2])
+    states[-1][mask].sum().backward()
+    assert embed.grad.abs().sum() > 0                                # the embedding learns
+    with torch.no_grad():
+        again, _ = enc.hidden_states(wav, lens, keys=["a", "b", "c"])
+    assert not torch.allclose(again[-2][:, 2:8], cut[:, 2:8].detach())  # the cache is unmasked

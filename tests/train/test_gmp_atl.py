@@ -101,3 +101,23 @@ def test_stage_c_masks_spans_of_real_frames_only(tiny_hubert):
     assert mask[0].any() and not mask[0].all() and not mask[1, lens[1]:].any()
     m.eval()
     assert m(batch)["unit_mask"].sum() == lens.sum()  # evaluation scores every real frame
+
+
+def test_stages_from_the_cache_of_the_frozen_part(synth_folds, tiny_hubert, tmp_path):
+    """train_top_layers (what a CPU affords): A, B, C and D train only the top layer, stage C
+    masking the frames at its input; a clustered layer below the trained ones is refused."""
+    fold, exp = synth_folds / "fold1", tmp_path / "exp"
+    top = ["model_conf.speech_encoder.train_top_layers=1", "max_epochs=1"]
+    train(_conf(tiny_hubert, "A", top), fold / "train", fold / "valid", None, exp / "A")
+    with pytest.raises(ValueError, match="layer -3 lies below the speech encoder's trained layers"):
+        make_units(exp / "A" / "best.pt", fold / "train", [fold / "valid"], exp / "units3", clusters=[4, 8])
+    make_units(exp / "A" / "best.pt", fold / "train", [fold / "valid"], exp / "units", clusters=[4, 8], layer=-1)
+    train(_conf(tiny_hubert, "C", top + [f"units_dir={exp / 'units'}", f"init_param=[{exp / 'A' / 'best.pt'}:speech.]",
+                                         "select_metric=loss"]), fold / "train", fold / "valid", None, exp / "C")
+    a = torch.load(exp / "A" / "best.pt", weights_only=True)["model"]
+    c = torch.load(exp / "C" / "best.pt", weights_only=True)["model"]
+    moved = {k for k in c if k.startswith("speech.") and k in a and not torch.equal(a[k], c[k])}
+    assert "mask_embed" in c and moved and all(".layers.3." in k for k in moved)  # the top of 4 layers
+    train(_conf(tiny_hubert, "D", top + [f"init_param=[{exp / 'C' / 'best.pt'}:speech.]"]),
+          fold / "train", fold / "valid", None, exp / "D")
+    assert "ua" in json.loads((exp / "D" / "history.json").read_text())[-1]["valid"]
