@@ -219,7 +219,6 @@ class SpeechEncoder(nn.Module):
             tops[-1] = norm(tops[-1])
         return frozen + tops, tops[-1], out_lens
 
-
     def _mask_at_cut(self, x, mask_time_indices, mask_embed):
         """Masked prediction when only the top layers train: the masked frames of the first
         trained layer's input become mask_embed plus the frame's position (Whisper's own
