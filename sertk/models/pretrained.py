@@ -228,12 +228,12 @@ class SpeechEncoder(nn.Module):
         if mask_embed is None:
             raise ValueError("with train_top_layers, frame masking needs mask_embed: the frames are masked "
                              "at the input of the first trained layer")
-        from transformers.models.whisper.modeling_whisper import sinusoids
-
         T = x.shape[1]
         if self.source == "whisper":
             pos = self.model.embed_positions.weight[:T]
         else:
+            from transformers.models.whisper.modeling_whisper import sinusoids
+
             pos = sinusoids(T, x.shape[2])
         m = mask_time_indices[:, :T]
         return torch.where(m[..., None], (mask_embed + pos.to(x.device, x.dtype))[None], x)
