@@ -11,6 +11,10 @@
   stage D  stage A's architecture without the gender head, started from the stage-C encoder
            (`init_param`), emotion with additive-margin softmax (m 0.2, s 30) or plain CE
 
+`speech_layers: weighted` (stages A and D; stage C always predicts from the last layer): the
+Bi-LSTM reads a learned mix of the encoder's layers instead of its last one (as MMER's option),
+for an encoder whose last layer is a weak one for emotion, like Whisper-base's.
+
 One class for all stages, chosen by `stage`, so each stage's checkpoint loads the previous
 stage's weights by name.
 """
@@ -23,7 +27,7 @@ import torch.nn.functional as F
 from sertk.models.base import SERModel
 from sertk.models.layers import MeanPooling, length_mask
 from sertk.models.losses import masked_cross_entropy
-from sertk.models.pretrained import SpeechEncoder
+from sertk.models.pretrained import SpeechEncoder, build_speech, check_speech_layers, encode_speech
 from sertk.models.registry import register_model
 
 STAGES = ("A", "C", "D")
@@ -62,16 +66,18 @@ class GMPATL(SERModel):
     def __init__(self, num_classes: int, stage: str = "A", speech_encoder: dict = None,
                  lstm_hidden: int = 256, lstm_layers: int = 1, proj_dim: int = 256, dropout: float = 0.1,
                  alpha_e: float = 0.9, head: str = "amsoftmax", am_margin: float = 0.2, am_scale: float = 30.0,
-                 cluster_sizes=(64, 512, 4096), mask_prob: float = 0.65, mask_length: int = 10):
+                 cluster_sizes=(64, 512, 4096), mask_prob: float = 0.65, mask_length: int = 10,
+                 speech_layers: str = "last"):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"gmp_atl stage must be one of {STAGES}, not {stage!r}")
+        check_speech_layers("gmp_atl", speech_layers)  # checked in stage C too, which ignores it
         if head not in ("amsoftmax", "ce"):
             raise ValueError(f"gmp_atl head must be amsoftmax or ce, not {head!r}")
         self.stage, self.alpha_e = stage, alpha_e
-        self.speech = SpeechEncoder(**(speech_encoder or {}))
-        h = self.speech.hidden_size
         if stage == "C":
+            self.speech = SpeechEncoder(**(speech_encoder or {}))
+            h = self.speech.hidden_size
             # Whisper has no mask embedding, and with train_top_layers the frames are masked at the
             # first trained layer's input, where the model's own would not fit: learn one here
             if self.speech.source == "whisper" or self.speech.top:
@@ -83,7 +89,8 @@ class GMPATL(SERModel):
             self.unit_heads = nn.ModuleList(linear_p(h, proj_dim, k) for k in self.cluster_sizes)
             self.mask_prob, self.mask_length = mask_prob, mask_length
             return
-        self.lstm = nn.LSTM(h, lstm_hidden, lstm_layers, batch_first=True, bidirectional=True,
+        self.speech, self.speech_mix = build_speech(speech_encoder, speech_layers)
+        self.lstm = nn.LSTM(self.speech.hidden_size, lstm_hidden, lstm_layers, batch_first=True, bidirectional=True,
                             dropout=dropout if lstm_layers > 1 else 0.0)
         self.pool = MeanPooling(2 * lstm_hidden)
         self.proj = linear_p(2 * lstm_hidden, proj_dim, proj_dim)
@@ -124,7 +131,7 @@ class GMPATL(SERModel):
             if mask is None:  # evaluation: score every real frame
                 mask = length_mask(lens, x.shape[1])
             return {"unit_logits": [head(x) for head in self.unit_heads], "unit_mask": mask, "lengths": lens}
-        x, lens = self.speech(wav, wav_len, batch.get("utt"))
+        x, _, lens = encode_speech(self.speech, self.speech_mix, wav, wav_len, batch.get("utt"))
         m = length_mask(lens, x.shape[1])
         packed = nn.utils.rnn.pack_padded_sequence(x, lens.cpu(), batch_first=True, enforce_sorted=False)
         y, _ = self.lstm(packed)

@@ -19,14 +19,13 @@ import torch.nn as nn
 
 from sertk.models.base import SERModel
 from sertk.models.crossmodal import CrossModalFusion
-from sertk.models.layers import NormalizedLayerSum, build_pooling, length_mask
+from sertk.models.layers import build_pooling, length_mask
 from sertk.models.losses import masked_cross_entropy
-from sertk.models.pretrained import SpeechEncoder, TextEncoder
+from sertk.models.pretrained import TextEncoder, build_speech, check_speech_layers, encode_speech
 from sertk.models.registry import register_model
 from sertk.text.charvocab import collapse_ctc
 
 MODES = ("multimodal", "speech", "text")
-SPEECH_LAYERS = ("last", "weighted")
 
 
 @register_model("mmer")
@@ -42,15 +41,11 @@ class MMER(SERModel):
             raise ValueError(f"mmer mode must be one of {MODES}, not {mode!r}")
         if pooling not in ("mean", "max"):
             raise ValueError(f"mmer pooling must be mean or max, not {pooling!r}")
-        if speech_layers not in SPEECH_LAYERS:
-            raise ValueError(f"mmer speech_layers must be one of {SPEECH_LAYERS}, not {speech_layers!r}")
+        check_speech_layers("mmer", speech_layers)  # checked in text mode too
         self.mode, self.ctc_weight = mode, float(ctc_weight)
         self.speech, self.speech_mix = None, None
         if mode != "text":
-            weighted = speech_layers == "weighted"
-            self.speech = SpeechEncoder(**{**(speech_encoder or {}), **({"cache_all_layers": True} if weighted else {})})
-            if weighted:  # statistics left at 0 / 1: each state is layer-normed before the mix
-                self.speech_mix = NormalizedLayerSum(self.speech.num_states, self.speech.hidden_size)
+            self.speech, self.speech_mix = build_speech(speech_encoder, speech_layers)
         self.text = TextEncoder(**(text_encoder or {})) if mode != "speech" else None
         d = fusion_dim
         if mode == "multimodal":
@@ -90,14 +85,8 @@ class MMER(SERModel):
     def forward(self, batch: Dict) -> Dict:
         out = {}
         if self.speech is not None:
-            if self.speech_mix is None:
-                s, s_len = self.speech(batch["wav"], batch["wav_lengths"], batch.get("utt"))
-                last = s
-            else:
-                states, s_len = self.speech.hidden_states(batch["wav"], batch["wav_lengths"], keys=batch.get("utt"))
-                last = states[-1]
-                normed = [nn.functional.layer_norm(h, h.shape[-1:]) for h in states]
-                s = self.speech_mix(torch.stack(normed, 1))
+            s, last, s_len = encode_speech(self.speech, self.speech_mix, batch["wav"], batch["wav_lengths"],
+                                           batch.get("utt"))
             s_mask = length_mask(s_len, s.shape[1])
             out["speech_hidden"], out["speech_lengths"] = last, s_len  # what the CTC head reads
         if self.text is not None:

@@ -9,7 +9,16 @@ import torch.nn as nn
 
 from sertk.features.upstreams import (quiet_transformers, run_layers, whisper_encode_trimmed,
                                      whisper_lengths, whisper_mel_batch)
-from sertk.models.layers import length_mask
+from sertk.models.layers import NormalizedLayerSum, length_mask
+
+# what a fine-tuned speech encoder gives the emotion path: its last layer, or a learned mix of all
+SPEECH_LAYERS = ("last", "weighted")
+
+
+def check_speech_layers(model: str, speech_layers: str):
+    """Refuse an unknown `speech_layers` (also where a mode or stage ignores it: a typo stays one)."""
+    if speech_layers not in SPEECH_LAYERS:
+        raise ValueError(f"{model} speech_layers must be one of {SPEECH_LAYERS}, not {speech_layers!r}")
 
 
 class SpeechEncoder(nn.Module):
@@ -237,6 +246,34 @@ class SpeechEncoder(nn.Module):
             pos = sinusoids(T, x.shape[2])
         m = mask_time_indices[:, :T]
         return torch.where(m[..., None], (mask_embed + pos.to(x.device, x.dtype))[None], x)
+
+
+class LayerNormedMix(NormalizedLayerSum):
+    """A learned softmax mix of an encoder's hidden states, each layer-normed over its width
+    first (s3prl's featurizer): for an encoder whose last layer is a weak one for emotion
+    (Whisper-base's: RESULTS.md "What holds `ptm_cnn` back"). The statistics stay 0 / 1."""
+
+    def forward(self, states: List[torch.Tensor]) -> torch.Tensor:
+        return super().forward(torch.stack([nn.functional.layer_norm(h, h.shape[-1:]) for h in states], 1))
+
+
+def build_speech(speech_encoder: dict, speech_layers: str = "last"):
+    """A fine-tuned SpeechEncoder and what the emotion path reads of it: its last layer
+    (`speech_layers: last`, mix None) or a LayerNormedMix of every state (`weighted`; with
+    train_top_layers the cache then holds every frozen state too). The caller checked the name."""
+    weighted = speech_layers == "weighted"
+    speech = SpeechEncoder(**{**(speech_encoder or {}), **({"cache_all_layers": True} if weighted else {})})
+    return speech, (LayerNormedMix(speech.num_states, speech.hidden_size) if weighted else None)
+
+
+def encode_speech(speech: SpeechEncoder, mix, wav, lengths, keys=None):
+    """(the emotion path's frames, the last layer's frames, lengths) of build_speech's pair:
+    an auxiliary head (MMER's CTC) keeps reading the last layer whatever the mix."""
+    if mix is None:
+        x, lens = speech(wav, lengths, keys)
+        return x, x, lens
+    states, lens = speech.hidden_states(wav, lengths, keys=keys)
+    return mix(states), states[-1], lens
 
 
 class TextEncoder(nn.Module):

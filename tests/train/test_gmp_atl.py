@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sertk.models import build_model
-from sertk.models.gmp_atl import AMSoftmax
+from sertk.models.gmp_atl import STAGES, AMSoftmax
 from sertk.train.config import load_config
 from sertk.train.trainer import train
 from sertk.units import make_units
@@ -121,3 +121,30 @@ def test_stages_from_the_cache_of_the_frozen_part(synth_folds, tiny_hubert, tmp_
     train(_conf(tiny_hubert, "D", top + [f"init_param=[{exp / 'C' / 'best.pt'}:speech.]"]),
           fold / "train", fold / "valid", None, exp / "D")
     assert "ua" in json.loads((exp / "D" / "history.json").read_text())[-1]["valid"]
+
+
+def test_weighted_layers_feed_the_bilstm(tiny_whisper):
+    """speech_layers=weighted (stages A and D): the Bi-LSTM reads a learned mix of every layer,
+    the frozen ones from the cache; the same weights with `last` give another output, and stage
+    C, which predicts from the last layer, has no mix. A misspelt value is refused in every stage."""
+    enc = {"name_or_path": str(tiny_whisper), "source": "whisper", "train_top_layers": 1}
+    conf = {"lstm_hidden": 8, "proj_dim": 8, "speech_encoder": enc}
+    torch.manual_seed(0)
+    mixed = build_model("gmp_atl", {**conf, "stage": "A", "speech_layers": "weighted"}, num_classes=4).train()
+    assert mixed.speech.cache_all_layers and mixed.speech_mix.layer_weights().shape == (3,)
+    batch = {"wav": torch.randn(2, 16000) * 0.1, "wav_lengths": torch.tensor([16000, 12000]),
+             "emo": torch.tensor([0, 3]), "gender": torch.tensor([0, 1]), "utt": ["a", "b"]}
+    mixed.loss(mixed(batch), batch).backward()
+    assert mixed.speech_mix.weights.grad.abs().sum() > 0
+    assert mixed.speech.model.layers[-1].fc1.weight.grad is not None
+    assert mixed.speech.model.layers[0].fc1.weight.grad is None  # frozen, read from the cache
+    last = build_model("gmp_atl", {**conf, "stage": "A"}, num_classes=4).eval()
+    assert last.speech_mix is None
+    last.load_state_dict({k: v for k, v in mixed.state_dict().items() if not k.startswith("speech_mix.")})
+    with torch.no_grad():
+        assert not torch.allclose(mixed.eval()(batch)["logits"], last(batch)["logits"])
+    c = build_model("gmp_atl", {**conf, "stage": "C", "cluster_sizes": [4], "speech_layers": "weighted"}, num_classes=4)
+    assert not hasattr(c, "speech_mix") and not c.speech.cache_all_layers
+    for stage in STAGES:
+        with pytest.raises(ValueError, match="gmp_atl speech_layers must be one of"):
+            build_model("gmp_atl", {**conf, "stage": stage, "speech_layers": "mixed"}, num_classes=4)
