@@ -30,15 +30,19 @@ def encoder_frames(model, data_dir, layer: int, batch_size: int = 8, device: str
     speech = model.speech_encoder()
     if speech is None:
         raise ValueError("`sertk units` needs a model that runs a speech encoder on audio (gmp_atl, mmer)")
+    n = speech.num_states
+    if not -n <= layer < n:
+        raise ValueError(f"layer {layer}: the speech encoder has {n} hidden states (its input embedding and "
+                         f"{n - 1} layers), so -{n} to {n - 1}")
+    if speech.top and not speech.cache_all_layers and layer % n < speech.cut:  # refused before any encoding
+        raise ValueError(f"layer {layer} lies below the speech encoder's trained layers, whose states are not "
+                         "kept: cluster a trained layer or set speech_encoder.cache_all_layers=true")
     ds = AudioTextDataset(data_dir, require_labels=False)
     order = sorted(range(len(ds)), key=lambda i: ds.lengths[i])
     out = {}
     for k in tqdm(range(0, len(order), batch_size), desc=f"encode {Path(data_dir).name}"):
         batch = to_device(collate_audio([ds[i] for i in order[k: k + batch_size]]), device)
         states, lens = speech.hidden_states(batch["wav"], batch["wav_lengths"])
-        if states[layer] is None:  # below the first trained layer, not kept (train_top_layers)
-            raise ValueError(f"layer {layer} lies below the speech encoder's trained layers, whose states are not "
-                             "kept: cluster a trained layer or set speech_encoder.cache_all_layers=true")
         x = states[layer].float().cpu().numpy()
         for u, h, n in zip(batch["utt"], x, lens.tolist()):
             out[u] = h[:n]

@@ -111,6 +111,8 @@ def test_stages_from_the_cache_of_the_frozen_part(synth_folds, tiny_hubert, tmp_
     train(_conf(tiny_hubert, "A", top), fold / "train", fold / "valid", None, exp / "A")
     with pytest.raises(ValueError, match="layer -3 lies below the speech encoder's trained layers"):
         make_units(exp / "A" / "best.pt", fold / "train", [fold / "valid"], exp / "units3", clusters=[4, 8])
+    with pytest.raises(ValueError, match=r"layer 5: the speech encoder has 5 hidden states .*-5 to 4"):
+        make_units(exp / "A" / "best.pt", fold / "train", [fold / "valid"], exp / "units5", clusters=[4, 8], layer=5)
     make_units(exp / "A" / "best.pt", fold / "train", [fold / "valid"], exp / "units", clusters=[4, 8], layer=-1)
     train(_conf(tiny_hubert, "C", top + [f"units_dir={exp / 'units'}", f"init_param=[{exp / 'A' / 'best.pt'}:speech.]",
                                          "select_metric=loss"]), fold / "train", fold / "valid", None, exp / "C")
