@@ -30,11 +30,11 @@ def encoder_frames(model, data_dir, layer: int, batch_size: int = 8, device: str
     speech = model.speech_encoder()
     if speech is None:
         raise ValueError("`sertk units` needs a model that runs a speech encoder on audio (gmp_atl, mmer)")
-    n = speech.num_states
-    if not -n <= layer < n:
-        raise ValueError(f"layer {layer}: the speech encoder has {n} hidden states (its input embedding and "
-                         f"{n - 1} layers), so -{n} to {n - 1}")
-    if speech.top and not speech.cache_all_layers and layer % n < speech.cut:  # refused before any encoding
+    states_n = speech.num_states
+    if not -states_n <= layer < states_n:
+        raise ValueError(f"layer {layer}: the speech encoder has {states_n} hidden states (its input embedding "
+                         f"and {states_n - 1} layers), so -{states_n} to {states_n - 1}")
+    if speech.top and not speech.cache_all_layers and layer % states_n < speech.cut:  # refused before any encoding
         raise ValueError(f"layer {layer} lies below the speech encoder's trained layers, whose states are not "
                          "kept: cluster a trained layer or set speech_encoder.cache_all_layers=true")
     ds = AudioTextDataset(data_dir, require_labels=False)
