@@ -340,6 +340,12 @@ def test_run_claims_trains_what_is_missing_and_reports(recipe):
         (d / "conf" / "claims_edited.yaml").write_text(CLAIMS_YAML.replace("max_epochs=1", "max_epochs=3"))
         out = run_fails("sertk compare --claims conf/claims_edited.yaml", d)
         assert "claim_short: fold 1 was kept from other inputs" in out and "Traceback" not in out
+        # a run here over fewer folds than its kept scores (the rest ran elsewhere): read whole from them
+        run("mkdir exp && cp -r exp_aside/claim_long_seed_1 exp/", d)
+        here = d / "exp" / "claim_long_seed_1" / "RESULTS.json"
+        res = json.loads(here.read_text())
+        here.write_text(json.dumps({**res, "folds": res["folds"][2:]}))
+        assert row in run("sertk compare --claims conf/claims_synth.yaml", d)
     finally:
         run("rm -rf exp && mv exp_aside exp", d)
     # a claims file the runs list refuses (an unset $VAR) stops the runner, in one line

@@ -335,18 +335,23 @@ def verdict(ci, direction: str) -> str:
 def _side_results(root, specs, cache):
     """Each run of a claim's two sides: ({run dir: RESULTS.json}, missing, partial, kept): its own
     RESULTS.json, else one rebuilt from its kept scores, else missing; a run cut off early (fold
-    by fold) covers fewer folds and is partial: no verdict from it."""
+    by fold) covers fewer folds and is partial: no verdict from it. A run here that covers fewer
+    folds than its kept scores do whole (its other folds ran on other machines or in other
+    sessions) is read from those scores."""
     results, missing, partial, kept = {}, [], [], []
     for exps, run in specs:
         for seed, exp in enumerate(exps):
             e = str(root / exp)
-            if (Path(e) / "RESULTS.json").exists():
+            here = (Path(e) / "RESULTS.json").exists()
+            if here and _finished(Path(e), root):
                 results[e] = Path(e) / "RESULTS.json"
-                if not _finished(Path(e), root):
-                    partial.append(e)
                 continue
             peers = {k: (x[seed] if seed < len(x) else None) for k, (x, _) in zip(("reference", "system"), specs)}
             got = kept_results(root, exp, run, seed, peers, cache)
+            if here and not (got and got[1]):
+                results[e] = Path(e) / "RESULTS.json"
+                partial.append(e)
+                continue
             if got is None:
                 missing.append(e)
                 continue
