@@ -345,7 +345,9 @@ def test_run_claims_trains_what_is_missing_and_reports(recipe):
         here = d / "exp" / "claim_long_seed_1" / "RESULTS.json"
         res = json.loads(here.read_text())
         here.write_text(json.dumps({**res, "folds": res["folds"][2:]}))
-        assert row in run("sertk compare --claims conf/claims_synth.yaml", d)
+        report = run("sertk compare --claims conf/claims_synth.yaml", d)
+        note = [line for line in report.splitlines() if "read from the scores kept" in line][0]
+        assert row in report and "results/scores/, not from exp/:" in note and "`claim_long_seed_1`" in note
     finally:
         run("rm -rf exp && mv exp_aside exp", d)
     # a claims file the runs list refuses (an unset $VAR) stops the runner, in one line

@@ -441,7 +441,7 @@ def reproduction_report(claims_file, root=None, png_dir=None, link_from=None) ->
                     notes.append(f"- {c['claim']}: per-fold pairs (a fold's score: the mean over its seeds) "
                                  f"[{link}]({link})")
             if kept:
-                notes.append(f"- {c['claim']}: read from the scores kept in {KEPT}/ (not trained in this checkout): "
+                notes.append(f"- {c['claim']}: read from the scores kept in {KEPT}/, not from exp/: "
                              + ", ".join(f"`{Path(e).name}`" for e in kept))
             if c.get("note"):
                 notes.append(f"- {c['claim']}: {c['note']}")
